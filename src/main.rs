@@ -1,0 +1,3 @@
+fn main() {
+    println!("pipe {}", env!("CARGO_PKG_VERSION"));
+}
