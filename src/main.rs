@@ -1,3 +1,3 @@
 fn main() {
-    println!("pipe {}", env!("CARGO_PKG_VERSION"));
+    std::process::exit(pipe::cli::main());
 }

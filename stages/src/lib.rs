@@ -10,3 +10,21 @@ pub mod registry;
 pub mod tables;
 
 pub use kind::{parse_params, InputPort, OutputPort, ProgressSink, StageKind, TaskContext};
+
+/// Facts about the compute environment for manifests (libtorch build, CUDA devices).
+pub fn environment() -> std::collections::BTreeMap<String, String> {
+    #[allow(unused_mut)]
+    let mut env = std::collections::BTreeMap::new();
+    #[cfg(feature = "torch")]
+    {
+        env.insert(
+            "torch_cuda_devices".to_string(),
+            tch::Cuda::device_count().to_string(),
+        );
+        env.insert(
+            "torch_cudnn".to_string(),
+            tch::Cuda::cudnn_is_available().to_string(),
+        );
+    }
+    env
+}

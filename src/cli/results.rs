@@ -1,0 +1,98 @@
+//! `results/<pipeline>/`: links to a run's final outputs, so they can be found without cache keys.
+
+use std::path::{Path, PathBuf};
+
+use crate::cache::Cache;
+use crate::error::{io_error, PipeError};
+use crate::plan::{axis_value, Plan, Reference, Selector};
+
+/// Replaces `results/<pipeline name>/` with links to the outputs the pipeline's `results:` names (by
+/// default, every output of the tasks nothing else reads). Returns the folder.
+pub fn publish(plan: &Plan, cache: &Cache) -> Result<PathBuf, PipeError> {
+    let dir = PathBuf::from("results").join(&plan.pipeline.name);
+    clear_links(&dir)?;
+    std::fs::create_dir_all(&dir).map_err(|e| io_error("cannot create", &dir, e))?;
+    for (link, target) in links(plan, cache)? {
+        let path = dir.join(link);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| io_error("cannot create", parent, e))?;
+        }
+        std::os::unix::fs::symlink(&target, &path)
+            .map_err(|e| io_error("cannot link", &path, e))?;
+    }
+    Ok(dir)
+}
+
+fn links(plan: &Plan, cache: &Cache) -> Result<Vec<(PathBuf, PathBuf)>, PipeError> {
+    let mut out = Vec::new();
+    if plan.pipeline.results.is_empty() {
+        for (i, t) in plan.tasks.iter().enumerate() {
+            if !plan.dependents(i).is_empty() {
+                continue;
+            }
+            for (name, rel) in &t.outputs {
+                out.push((Path::new(&t.id).join(name), cache.output_path(&t.key, rel)));
+            }
+        }
+        return Ok(out);
+    }
+    for (label, text) in &plan.pipeline.results {
+        let bad = |m: String| {
+            PipeError::invalid(format!(
+                "{}: results.{label}: {m}",
+                plan.pipeline.path.display()
+            ))
+        };
+        let r = Reference::parse(text).map_err(bad)?;
+        let chosen: Vec<usize> = (0..plan.tasks.len())
+            .filter(|&i| {
+                let t = &plan.tasks[i];
+                t.stage == r.stage
+                    && match &r.selector {
+                        None | Some(Selector::All) => true,
+                        Some(Selector::Where(pairs)) => pairs.iter().all(|(a, v)| {
+                            t.axes
+                                .iter()
+                                .any(|(ta, tv)| ta == a && axis_value(tv) == *v)
+                        }),
+                    }
+            })
+            .collect();
+        if chosen.is_empty() {
+            return Err(bad(format!("'{text}' matches no task")));
+        }
+        for i in &chosen {
+            let t = &plan.tasks[*i];
+            let rel = t
+                .outputs
+                .get(&r.output)
+                .ok_or_else(|| bad(format!("stage '{}' has no output '{}'", t.stage, r.output)))?;
+            let link = if chosen.len() == 1 {
+                PathBuf::from(label)
+            } else {
+                Path::new(label).join(&t.id)
+            };
+            out.push((link, cache.output_path(&t.key, rel)));
+        }
+    }
+    Ok(out)
+}
+
+/// Removes the links (and the folders holding only links) of an earlier publication; anything else
+/// found there is left alone.
+fn clear_links(dir: &Path) -> Result<(), PipeError> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(ft) = entry.file_type() else { continue };
+        if ft.is_symlink() {
+            std::fs::remove_file(&path).map_err(|e| io_error("cannot remove", &path, e))?;
+        } else if ft.is_dir() {
+            clear_links(&path)?;
+            let _ = std::fs::remove_dir(&path);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,84 @@
+//! Content keys: blake3 over a canonical encoding of what determines a task's outputs.
+
+mod memo;
+
+pub use memo::{digest_path, DigestMemo};
+
+use serde_json::Value;
+
+/// Version of the key encoding and cache layout; bumping it invalidates every cached entry.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Canonical JSON: object keys sorted, no whitespace, numbers as `serde_json` prints them (shortest
+/// round-trip form; integral floats were made integers when the pipeline was read).
+pub fn canonical_json(value: &Value) -> String {
+    let mut out = String::new();
+    write_canonical(value, &mut out);
+    out
+}
+
+fn write_canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String((*k).clone()).to_string());
+                out.push(':');
+                write_canonical(&map[*k], out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(v, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+/// The key of a task whose identity is `components` (kind, version, params, seed, input digests, format).
+pub fn key_of(components: &Value) -> String {
+    blake3::hash(canonical_json(components).as_bytes())
+        .to_hex()
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn key_ignores_object_key_order() {
+        let a = json!({"kind": "train", "params": {"lr": 0.001, "epochs": 2}});
+        let b = json!({"params": {"epochs": 2, "lr": 0.001}, "kind": "train"});
+        assert_eq!(key_of(&a), key_of(&b));
+        assert_eq!(key_of(&a).len(), 64);
+    }
+
+    #[test]
+    fn key_changes_with_any_value() {
+        let a = json!({"params": {"lr": 0.001}});
+        let b = json!({"params": {"lr": 0.002}});
+        assert_ne!(key_of(&a), key_of(&b));
+    }
+
+    #[test]
+    fn canonical_form_is_compact_and_sorted() {
+        assert_eq!(
+            canonical_json(&json!({"b": [1, "x"], "a": null})),
+            r#"{"a":null,"b":[1,"x"]}"#
+        );
+    }
+}

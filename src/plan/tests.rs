@@ -1,0 +1,144 @@
+use super::*;
+use crate::spec::Pipeline;
+
+fn plan_text(text: &str, options: &PlanOptions) -> Result<Plan, String> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.yaml");
+    std::fs::write(dir.path().join("in.txt"), "data").unwrap();
+    let pipeline = Pipeline::parse(text, &path).map_err(|e| e.to_string())?;
+    let mut memo = DigestMemo::default();
+    plan(pipeline, options, &mut memo).map_err(|e| e.to_string())
+}
+
+const STUDY: &str = r#"
+name: study
+vars: { archs: [a, b], folds: 3, lr: { a: 0.1, b: 0.2 } }
+stages:
+  data: { cmd: [cp, "${inputs.src}", "${outputs.out}"], inputs: { src: { file: in.txt } }, outputs: { out: data.txt } }
+  train:
+    cmd: [echo, "${params.lr}"]
+    matrix: { arch: "${archs}", fold: "range(${folds})" }
+    params: { lr: "${lr.${arch}}" }
+    inputs: { data: data.out }
+    outputs: { metrics: m.csv }
+  agg: { cmd: [cat], inputs: { runs: "train[*].metrics", a: "train[arch=a].metrics" }, outputs: { table: t.csv } }
+"#;
+
+#[test]
+fn matrix_expands_and_fans_in() {
+    let p = plan_text(STUDY, &PlanOptions::default()).unwrap();
+    assert_eq!(p.tasks.len(), 8);
+    let agg = &p.tasks[p.find("agg").unwrap()];
+    assert_eq!(agg.inputs["runs"].len(), 6);
+    assert_eq!(agg.inputs["a"].len(), 3);
+    let t = &p.tasks[p.find("train[arch=b,fold=2]").unwrap()];
+    assert_eq!(t.params["lr"], serde_json::json!(0.2));
+    assert_eq!(t.params["fold"], serde_json::json!(2));
+    // topological order: every input comes first
+    for (i, t) in p.tasks.iter().enumerate() {
+        for d in p.dependencies(i) {
+            assert!(d < i, "{} before {}", p.tasks[d].id, t.id);
+        }
+    }
+    assert_eq!(p.priority[p.find("data").unwrap()], 3);
+}
+
+#[test]
+fn changing_one_lr_changes_exactly_that_arch_and_downstream() {
+    let a = plan_text(STUDY, &PlanOptions::default()).unwrap();
+    let opts = PlanOptions {
+        profile: None,
+        sets: vec![("lr.b".into(), serde_json::json!(0.3))],
+    };
+    let b = plan_text(STUDY, &opts).unwrap();
+    let changed: Vec<&str> = a
+        .tasks
+        .iter()
+        .zip(&b.tasks)
+        .filter(|(x, y)| x.key != y.key)
+        .map(|(x, _)| x.id.as_str())
+        .collect();
+    assert_eq!(
+        changed,
+        [
+            "train[arch=b,fold=0]",
+            "train[arch=b,fold=1]",
+            "train[arch=b,fold=2]",
+            "agg"
+        ]
+    );
+}
+
+#[test]
+fn keys_do_not_depend_on_paths() {
+    let a = plan_text(STUDY, &PlanOptions::default()).unwrap();
+    let b = plan_text(STUDY, &PlanOptions::default()).unwrap();
+    let keys = |p: &Plan| p.tasks.iter().map(|t| t.key.clone()).collect::<Vec<_>>();
+    assert_eq!(keys(&a), keys(&b), "two temp dirs, same keys");
+}
+
+fn err(text: &str) -> String {
+    plan_text(text, &PlanOptions::default()).unwrap_err()
+}
+
+#[test]
+fn clear_errors() {
+    let e = err("name: x\nstages:\n  a: { kind: simulat }\n");
+    assert!(e.contains("unknown stage kind 'simulat'"), "{e}");
+    let e = err("name: x\nstages:\n  a: { cmd: [x], inputs: { i: dta.out } }\n  data: { cmd: [y], outputs: { out: o } }\n");
+    assert!(e.contains("no stage 'dta' (did you mean 'data'?)"), "{e}");
+    let e = err("name: x\nstages:\n  a: { cmd: [x], inputs: { i: data.ot } }\n  data: { cmd: [y], outputs: { out: o } }\n");
+    assert!(
+        e.contains("has no output 'ot' (did you mean 'out'?)"),
+        "{e}"
+    );
+    let e = err("name: x\nstages:\n  a: { cmd: [x], matrix: { k: [] } }\n");
+    assert!(e.contains("axis 'k' is empty"), "{e}");
+    let e = err("name: x\nstages:\n  a: { cmd: [x], inputs: { i: { file: nope.txt } } }\n");
+    assert!(e.contains("nope.txt does not exist"), "{e}");
+    let e = err("name: x\nstages:\n  a: { cmd: [x], matrix: { k: [1, 2] }, outputs: { o: o } }\n  b: { cmd: [y], inputs: { i: a.o } }\n");
+    assert!(e.contains("has 2 instances"), "{e}");
+    let e = err("name: x\nvars: { n: 1 }\nstages:\n  a: { cmd: [\"${nn}\"] }\n");
+    assert!(
+        e.contains("unknown variable 'nn' (did you mean 'n'?)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn cycle_is_printed() {
+    let e = err(
+        "name: x\nstages:\n  a: { cmd: [x], inputs: { i: c.o }, outputs: { o: o } }\n  b: { cmd: [x], inputs: { i: a.o }, outputs: { o: o } }\n  c: { cmd: [x], inputs: { i: b.o }, outputs: { o: o } }\n",
+    );
+    assert!(e.contains("cycle"), "{e}");
+    for s in ["a", "b", "c"] {
+        assert!(e.contains(s), "{e}");
+    }
+    assert!(e.contains(" -> "), "{e}");
+}
+
+#[test]
+fn profile_overrides_vars() {
+    let text = "name: x\nvars: { n: 3 }\nprofiles: { quick: { vars: { n: 1 } } }\nstages:\n  a: { cmd: [x], matrix: { i: \"range(${n})\" } }\n";
+    let opts = PlanOptions {
+        profile: Some("quick".into()),
+        sets: vec![],
+    };
+    assert_eq!(plan_text(text, &opts).unwrap().tasks.len(), 1);
+    let opts = PlanOptions {
+        profile: Some("quik".into()),
+        sets: vec![],
+    };
+    let e = plan_text(text, &opts).unwrap_err();
+    assert!(e.contains("did you mean 'quick'"), "{e}");
+}
+
+#[test]
+fn dag_formats_render_every_task() {
+    let p = plan_text(STUDY, &PlanOptions::default()).unwrap();
+    for f in [DagFormat::Text, DagFormat::Dot, DagFormat::Mermaid] {
+        let out = render_dag(&p, f);
+        assert!(out.contains("train[arch=a,fold=0]"), "{out}");
+    }
+    assert!(render_dag(&p, DagFormat::Dot).contains("->"));
+}

@@ -1,0 +1,250 @@
+//! Run records: one row per task per run, appended as one Parquet file per run under
+//! `<cache>/.records/`, readable as a dataset by pyarrow, polars and DuckDB
+//! (`SELECT * FROM 'cache/.records/*.parquet'`).
+
+use std::fs::File;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, BooleanArray, Float64Array, Int32Array, RecordBatch, StringArray,
+    TimestampMicrosecondArray,
+};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+
+use crate::error::{io_error, PipeError};
+
+/// One task in one run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordRow {
+    /// Run id (`<UTC time>-<pid>`).
+    pub run_id: String,
+    /// Pipeline name.
+    pub pipeline: String,
+    /// Task id.
+    pub task: String,
+    /// Stage name.
+    pub stage: String,
+    /// Content key.
+    pub key: String,
+    /// `ran`, `cached`, `failed`, `skipped`, `interrupted`, `not-needed`.
+    pub status: String,
+    /// Whether the outputs came from the cache.
+    pub cache_hit: bool,
+    /// Start, UNIX seconds (0 when it did not run).
+    pub start: f64,
+    /// End, UNIX seconds.
+    pub end: f64,
+    /// Duration in seconds.
+    pub seconds: f64,
+    /// Worker exit code.
+    pub exit_code: Option<i32>,
+    /// Physical GPUs held, comma-separated.
+    pub devices: String,
+    /// Host name.
+    pub host: String,
+    /// Attempts made.
+    pub attempts: i32,
+}
+
+fn schema() -> SchemaRef {
+    let ts = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+    Arc::new(Schema::new(vec![
+        Field::new("run_id", DataType::Utf8, false),
+        Field::new("pipeline", DataType::Utf8, false),
+        Field::new("task", DataType::Utf8, false),
+        Field::new("stage", DataType::Utf8, false),
+        Field::new("key", DataType::Utf8, false),
+        Field::new("status", DataType::Utf8, false),
+        Field::new("cache_hit", DataType::Boolean, false),
+        Field::new("start", ts.clone(), true),
+        Field::new("end", ts, true),
+        Field::new("seconds", DataType::Float64, false),
+        Field::new("exit_code", DataType::Int32, true),
+        Field::new("devices", DataType::Utf8, false),
+        Field::new("host", DataType::Utf8, false),
+        Field::new("attempts", DataType::Int32, false),
+    ]))
+}
+
+fn micros(seconds: f64) -> Option<i64> {
+    (seconds > 0.0).then(|| (seconds * 1e6).round() as i64)
+}
+
+/// Writes the rows of one run to `<dir>/<run_id>.parquet`.
+pub fn write_run(dir: &Path, run_id: &str, rows: &[RecordRow]) -> Result<(), PipeError> {
+    let s = |f: fn(&RecordRow) -> &str| {
+        Arc::new(StringArray::from_iter_values(rows.iter().map(f))) as Arc<dyn Array>
+    };
+    let ts = |f: fn(&RecordRow) -> f64| {
+        Arc::new(
+            TimestampMicrosecondArray::from(rows.iter().map(|r| micros(f(r))).collect::<Vec<_>>())
+                .with_timezone("UTC"),
+        ) as Arc<dyn Array>
+    };
+    let batch = RecordBatch::try_new(
+        schema(),
+        vec![
+            s(|r| &r.run_id),
+            s(|r| &r.pipeline),
+            s(|r| &r.task),
+            s(|r| &r.stage),
+            s(|r| &r.key),
+            s(|r| &r.status),
+            Arc::new(BooleanArray::from(
+                rows.iter().map(|r| r.cache_hit).collect::<Vec<_>>(),
+            )),
+            ts(|r| r.start),
+            ts(|r| r.end),
+            Arc::new(Float64Array::from_iter_values(
+                rows.iter().map(|r| r.seconds),
+            )),
+            Arc::new(Int32Array::from(
+                rows.iter().map(|r| r.exit_code).collect::<Vec<_>>(),
+            )),
+            s(|r| &r.devices),
+            s(|r| &r.host),
+            Arc::new(Int32Array::from_iter_values(
+                rows.iter().map(|r| r.attempts),
+            )),
+        ],
+    )
+    .map_err(|e| PipeError::env(format!("run record: {e}")))?;
+    let path = dir.join(format!("{run_id}.parquet"));
+    let tmp = dir.join(format!(".{run_id}.parquet.tmp"));
+    let file = File::create(&tmp).map_err(|e| io_error("cannot write", &tmp, e))?;
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .build();
+    let write = || -> Result<(), parquet::errors::ParquetError> {
+        let mut w = ArrowWriter::try_new(file, batch.schema(), Some(props))?;
+        w.write(&batch)?;
+        w.close()?;
+        Ok(())
+    };
+    write().map_err(|e| PipeError::env(format!("{}: {e}", tmp.display())))?;
+    std::fs::rename(&tmp, &path).map_err(|e| io_error("cannot write", &path, e))
+}
+
+/// Reads every run record under `dir`, oldest run first.
+pub fn read_all(dir: &Path) -> Result<Vec<RecordRow>, PipeError> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| io_error("cannot list", dir, e))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .collect();
+    files.sort();
+    let mut rows = Vec::new();
+    for path in files {
+        rows.extend(read_file(&path)?);
+    }
+    Ok(rows)
+}
+
+fn read_file(path: &Path) -> Result<Vec<RecordRow>, PipeError> {
+    let bad = |e: String| PipeError::env(format!("{}: {e}", path.display()));
+    let file = File::open(path).map_err(|e| io_error("cannot read", path, e))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .and_then(|b| b.build())
+        .map_err(|e| bad(e.to_string()))?;
+    let mut rows = Vec::new();
+    for batch in reader {
+        let batch = batch.map_err(|e| bad(e.to_string()))?;
+        let col = |name: &str| {
+            batch
+                .column_by_name(name)
+                .cloned()
+                .ok_or_else(|| bad(format!("column '{name}' is missing")))
+        };
+        macro_rules! typed {
+            ($name:expr, $t:ty) => {{
+                let c = col($name)?;
+                c.as_any()
+                    .downcast_ref::<$t>()
+                    .cloned()
+                    .ok_or_else(|| bad(format!("column '{}' has the wrong type", $name)))?
+            }};
+        }
+        let strings: Vec<StringArray> = [
+            "run_id", "pipeline", "task", "stage", "key", "status", "devices", "host",
+        ]
+        .iter()
+        .map(|n| Ok(typed!(*n, StringArray)))
+        .collect::<Result<_, PipeError>>()?;
+        let hit = typed!("cache_hit", BooleanArray);
+        let start = typed!("start", TimestampMicrosecondArray);
+        let end = typed!("end", TimestampMicrosecondArray);
+        let seconds = typed!("seconds", Float64Array);
+        let exit = typed!("exit_code", Int32Array);
+        let attempts = typed!("attempts", Int32Array);
+        let secs = |a: &TimestampMicrosecondArray, i: usize| {
+            if a.is_valid(i) {
+                a.value(i) as f64 / 1e6
+            } else {
+                0.0
+            }
+        };
+        for i in 0..batch.num_rows() {
+            let s = |k: usize| strings[k].value(i).to_string();
+            rows.push(RecordRow {
+                run_id: s(0),
+                pipeline: s(1),
+                task: s(2),
+                stage: s(3),
+                key: s(4),
+                status: s(5),
+                cache_hit: hit.value(i),
+                start: secs(&start, i),
+                end: secs(&end, i),
+                seconds: seconds.value(i),
+                exit_code: exit.is_valid(i).then(|| exit.value(i)),
+                devices: s(6),
+                host: s(7),
+                attempts: attempts.value(i),
+            });
+        }
+    }
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let row = RecordRow {
+            run_id: "r1".into(),
+            pipeline: "p".into(),
+            task: "train[arch=a,fold=0]".into(),
+            stage: "train".into(),
+            key: "ab".into(),
+            status: "ran".into(),
+            cache_hit: false,
+            start: 1_700_000_000.5,
+            end: 1_700_000_010.25,
+            seconds: 9.75,
+            exit_code: Some(0),
+            devices: "0".into(),
+            host: "h".into(),
+            attempts: 1,
+        };
+        let cached = RecordRow {
+            status: "cached".into(),
+            cache_hit: true,
+            start: 0.0,
+            end: 0.0,
+            seconds: 0.0,
+            exit_code: None,
+            ..row.clone()
+        };
+        write_run(dir.path(), "r1", &[row.clone(), cached.clone()]).unwrap();
+        assert_eq!(read_all(dir.path()).unwrap(), vec![row, cached]);
+    }
+}
