@@ -656,7 +656,7 @@ fn describe_cycle(graph: &DiGraph<usize, ()>, tasks: &[Task]) -> String {
         }
         // Walk inside the component from its first node until we come back.
         let members: std::collections::HashSet<NodeIndex> = scc.iter().copied().collect();
-        let start = scc[0];
+        let start = *scc.iter().min().expect("a component has a node");
         let mut path = vec![start];
         let mut seen = std::collections::HashSet::from([start]);
         let mut current = start;
