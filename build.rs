@@ -1,0 +1,6 @@
+#[path = "stages/build_libtorch.rs"]
+mod build_libtorch;
+
+fn main() {
+    build_libtorch::link_libtorch();
+}

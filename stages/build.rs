@@ -1,0 +1,6 @@
+#[path = "build_libtorch.rs"]
+mod build_libtorch;
+
+fn main() {
+    build_libtorch::link_libtorch();
+}
