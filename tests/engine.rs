@@ -368,3 +368,77 @@ fn dag_show_runs_and_gc() {
     p.ok(&["run", "study.yaml"]);
     assert!(p.ran_in_last_run().is_empty());
 }
+
+#[test]
+fn interrupt_publishes_nothing_partial_and_rerun_resumes() {
+    let p = Project::new();
+    p.write(
+        "i.yaml",
+        r#"
+name: interrupt
+stages:
+  slow:
+    matrix: { i: "range(4)" }
+    cmd: [sh, -c, 'echo partial > "$0"; sleep 30; echo done >> "$0"', "${outputs.o}"]
+    outputs: { o: o.txt }
+"#,
+    );
+    let child = p.pipe().args(["run", "i.yaml", "-j", "2"]).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    // SAFETY: sends SIGINT (as Ctrl-C does) to the child we started.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let started = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "workers were stopped"
+    );
+    let entries = p.ok(&["verify"]);
+    assert!(entries.contains("checked 0 entries"), "{entries}");
+    let tmp: Vec<_> = std::fs::read_dir(p.path().join("cache/.tmp"))
+        .unwrap()
+        .collect();
+    assert!(tmp.is_empty(), "no half-computed folder is left behind");
+    let rows = p.records();
+    assert!(rows.iter().any(|r| r.status == "interrupted"));
+}
+
+#[test]
+fn force_recomputes_a_cached_stage() {
+    let p = study_project();
+    p.ok(&["run", "study.yaml"]);
+    let status = status_lines(&p, &["--force", "significance"]);
+    assert_eq!(to_run(&status), ["significance"]);
+    assert!(status
+        .iter()
+        .any(|(_, _, r)| r == "forced (--force significance)"));
+    p.ok(&["run", "study.yaml", "--force", "significance"]);
+    assert_eq!(p.ran_in_last_run(), ["significance"]);
+    assert!(p.ok(&["verify"]).contains("0 damaged"));
+}
+
+/// The run records are plain Parquet that pyarrow reads (DuckDB and polars read the same files).
+#[test]
+fn run_records_are_readable_by_pyarrow() {
+    let Ok(python) = std::env::var("PIPE_PYTHON") else {
+        eprintln!("skipping: PIPE_PYTHON is not set (scripts/dev sets it)");
+        return;
+    };
+    let p = study_project();
+    p.ok(&["run", "study.yaml"]);
+    let script = "import pyarrow.dataset as ds, sys\nt = ds.dataset(sys.argv[1], format='parquet').to_table()\nprint(t.num_rows, ','.join(t.column_names), t.column('start').type)";
+    let out = std::process::Command::new(python)
+        .args(["-c", script])
+        .arg(p.path().join("cache/.records"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("34 run_id,pipeline,task,stage,key,status,cache_hit,start,end,seconds,exit_code,devices,host,attempts timestamp[us, tz=UTC]"),
+        "{text}"
+    );
+}
