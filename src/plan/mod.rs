@@ -154,7 +154,12 @@ pub fn plan(
     // 1. Expand every stage into instances.
     let mut instances: Vec<Instance> = Vec::new();
     let mut by_stage: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut disabled = Vec::new();
     for (name, spec) in &pipeline.stages {
+        if !enabled(spec, &vars).map_err(|m| invalid(format!("stage '{name}': when: {m}")))? {
+            disabled.push(name.as_str());
+            continue;
+        }
         let axes = expand_matrix(spec, &vars)
             .map_err(|m| invalid(format!("stage '{name}': matrix: {m}")))?;
         for assignment in axes {
@@ -178,7 +183,7 @@ pub fn plan(
     let mut tasks: Vec<Task> = Vec::with_capacity(instances.len());
     for inst in &instances {
         let spec = &pipeline.stages[&inst.stage];
-        let task = build_task(&pipeline, spec, inst, &instances, &by_stage)
+        let task = build_task(&pipeline, spec, inst, &instances, &by_stage, &disabled)
             .map_err(|m| invalid(format!("stage '{}': {m}", inst.stage)))?;
         tasks.push(task);
     }
@@ -292,6 +297,33 @@ fn expand_matrix(spec: &StageSpec, vars: &Vars) -> Result<Vec<Vec<(String, Value
     Ok(product)
 }
 
+/// Evaluates a stage's `when`: a boolean, or `a == b` / `a != b` after substitution.
+fn enabled(spec: &StageSpec, vars: &Vars) -> Result<bool, String> {
+    let Some(raw) = &spec.when else {
+        return Ok(true);
+    };
+    let value = vars.substitute(&to_json(raw)?)?;
+    match value {
+        Value::Bool(b) => Ok(b),
+        Value::String(s) => {
+            if let Some((a, b)) = s.split_once("!=") {
+                Ok(a.trim() != b.trim())
+            } else if let Some((a, b)) = s.split_once("==") {
+                Ok(a.trim() == b.trim())
+            } else {
+                match s.trim() {
+                    "true" => Ok(true),
+                    "false" => Ok(false),
+                    other => Err(format!(
+                        "'{other}' is neither true/false nor a comparison 'a == b' / 'a != b'"
+                    )),
+                }
+            }
+        }
+        other => Err(format!("{other} is not a boolean")),
+    }
+}
+
 /// `range(n)` or `range(a, b)`.
 fn parse_range(text: &str) -> Result<Vec<i64>, String> {
     let inner = text
@@ -325,6 +357,7 @@ fn build_task(
     inst: &Instance,
     instances: &[Instance],
     by_stage: &HashMap<&str, Vec<usize>>,
+    disabled: &[&str],
 ) -> Result<Task, String> {
     let id = if inst.axes.is_empty() {
         inst.stage.clone()
@@ -416,7 +449,7 @@ fn build_task(
             .vars
             .substitute(&value)
             .map_err(|e| format!("inputs.{port}: {e}"))?;
-        let sources = resolve_input(pipeline, &value, instances, by_stage)
+        let sources = resolve_input(pipeline, &value, instances, by_stage, disabled)
             .map_err(|e| format!("inputs.{port}: {e}"))?;
         inputs.insert(port.clone(), sources);
     }
@@ -479,13 +512,16 @@ fn resolve_input(
     value: &Value,
     instances: &[Instance],
     by_stage: &HashMap<&str, Vec<usize>>,
+    disabled: &[&str],
 ) -> Result<Vec<Source>, String> {
     match value {
-        Value::String(text) => resolve_reference(text, instances, by_stage),
+        Value::String(text) => resolve_reference(text, instances, by_stage, disabled),
         Value::Array(items) => {
             let mut all = Vec::new();
             for item in items {
-                all.extend(resolve_input(pipeline, item, instances, by_stage)?);
+                all.extend(resolve_input(
+                    pipeline, item, instances, by_stage, disabled,
+                )?);
             }
             Ok(all)
         }
@@ -523,8 +559,15 @@ fn resolve_reference(
     text: &str,
     instances: &[Instance],
     by_stage: &HashMap<&str, Vec<usize>>,
+    disabled: &[&str],
 ) -> Result<Vec<Source>, String> {
     let r = Reference::parse(text)?;
+    if disabled.contains(&r.stage.as_str()) {
+        return Err(format!(
+            "'{text}': stage '{}' is switched off by its 'when'",
+            r.stage
+        ));
+    }
     let Some(candidates) = by_stage.get(r.stage.as_str()) else {
         return Err(format!(
             "'{text}': no stage '{}'{}",

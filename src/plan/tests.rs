@@ -142,3 +142,21 @@ fn dag_formats_render_every_task() {
     }
     assert!(render_dag(&p, DagFormat::Dot).contains("->"));
 }
+
+#[test]
+fn when_switches_stages_off() {
+    let text = "name: x\nvars: { source: sim }\nstages:\n  sim: { cmd: [a], when: \"${source} == sim\", outputs: { o: o } }\n  tf: { cmd: [b], when: \"${source} == tf\", outputs: { o: o } }\n  use: { cmd: [c], inputs: { i: \"${source}.o\" } }\n";
+    let p = plan_text(text, &PlanOptions::default()).unwrap();
+    let ids: Vec<&str> = p.tasks.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(ids, ["sim", "use"]);
+    let opts = PlanOptions {
+        profile: None,
+        sets: vec![("source".into(), serde_json::json!("tf"))],
+    };
+    let p = plan_text(text, &opts).unwrap();
+    let ids: Vec<&str> = p.tasks.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(ids, ["tf", "use"]);
+    let bad = "name: x\nstages:\n  a: { cmd: [a], when: false, outputs: { o: o } }\n  b: { cmd: [b], inputs: { i: a.o } }\n";
+    let e = plan_text(bad, &PlanOptions::default()).unwrap_err();
+    assert!(e.contains("switched off"), "{e}");
+}

@@ -73,6 +73,10 @@ pub struct StageSpec {
     /// How many times a failed task is tried again.
     #[serde(default)]
     pub retries: u32,
+    /// Whether the stage is part of the plan: a boolean, or `"a == b"` / `"a != b"` after variable
+    /// substitution (e.g. `when: "${source} == tfrecord"`). Default: always.
+    #[serde(default)]
+    pub when: Option<Value>,
 }
 
 /// Resources one task of a stage needs.
@@ -118,6 +122,7 @@ const STAGE_FIELDS: &[&str] = &[
     "matrix",
     "resources",
     "retries",
+    "when",
 ];
 const TOP_FIELDS: &[&str] = &["name", "seed", "vars", "profiles", "stages", "results"];
 
