@@ -10,6 +10,7 @@ pub mod frame;
 pub mod import_results;
 pub mod kind;
 pub mod registry;
+pub mod report;
 pub mod significance;
 pub mod tables;
 
