@@ -4,9 +4,14 @@
 //! input and output ports, checks its parameters at plan time and runs inside a worker process with a
 //! [`TaskContext`] that names its input files, its private output directory and its devices.
 
+pub mod aggregate;
 pub mod examples;
+pub mod frame;
+pub mod import_results;
 pub mod kind;
 pub mod registry;
+pub mod report;
+pub mod significance;
 pub mod tables;
 
 pub use kind::{parse_params, InputPort, OutputPort, ProgressSink, StageKind, TaskContext};

@@ -12,4 +12,9 @@ pub fn find(name: &str) -> Option<&'static dyn StageKind> {
     KINDS.iter().copied().find(|k| k.name() == name)
 }
 
-static KINDS: &[&dyn StageKind] = &[];
+static KINDS: &[&dyn StageKind] = &[
+    &crate::import_results::ImportResults,
+    &crate::aggregate::Aggregate,
+    &crate::significance::Significance,
+    &crate::report::Report,
+];

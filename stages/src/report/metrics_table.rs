@@ -1,0 +1,76 @@
+//! Panel (c): the metrics table of each arch against the baseline, in the layout of the original
+//! study's `*__6fold_CV_results.csv`: `mean ± sd` per arch (an arrow ↑ on the better one), the test's
+//! p-value and a significance mark.
+
+use super::Study;
+use crate::aggregate::mean_sd;
+
+/// One comparison table: a header row and one row per metric, as text cells.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    /// File stem, e.g. `regnety_032_vs_inception_v3`.
+    pub name: String,
+    /// Title shown above the table.
+    pub title: String,
+    /// Rows of cells, the header first.
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// The table as CSV text (the csv crate's quoting).
+    pub fn to_csv(&self) -> anyhow::Result<String> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        for row in &self.rows {
+            w.write_record(row)?;
+        }
+        Ok(String::from_utf8(w.into_inner()?)?)
+    }
+}
+
+/// The metrics table of `arch` against the baseline over `metrics`.
+pub fn comparison_table(study: &Study, arch: &str, metrics: &[String]) -> Table {
+    let base = &study.baseline;
+    let mut rows = vec![vec![
+        "Metric".to_string(),
+        study.label(base),
+        study.label(arch),
+        "p-value".to_string(),
+        format!("< {}", study.alpha),
+    ]];
+    for metric in metrics {
+        let stats = |a: &str| {
+            let values: Vec<f64> = study
+                .finals
+                .iter()
+                .filter(|r| r.arch == a)
+                .filter_map(|r| r.metric(metric))
+                .collect();
+            mean_sd(&values, study.ddof)
+        };
+        let (bm, bs) = stats(base);
+        let (am, asd) = stats(arch);
+        let lower_better = metric == "loss" || metric == "seconds";
+        let base_better = if lower_better { bm < am } else { bm > am };
+        let arch_better = if lower_better { am < bm } else { am > bm };
+        let cell = |m: f64, s: f64, better: bool| {
+            format!("{m:.4} ± {s:.4}{}", if better { " ↑" } else { "" })
+        };
+        let p = study.p_value(metric, arch);
+        rows.push(vec![
+            super::metric_label(metric).to_string(),
+            cell(bm, bs, base_better),
+            cell(am, asd, arch_better),
+            p.map(super::format_p).unwrap_or_default(),
+            match p {
+                Some(p) if p < study.alpha => "✅".to_string(),
+                Some(_) => "❌".to_string(),
+                None => String::new(),
+            },
+        ]);
+    }
+    Table {
+        name: format!("{arch}_vs_{base}"),
+        title: format!("{} vs {}", study.label(arch), study.label(base)),
+        rows,
+    }
+}
