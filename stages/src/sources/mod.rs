@@ -173,6 +173,10 @@ fn sidecar(file: &Path) -> PathBuf {
 }
 
 /// Stage kind `from_tfrecord`: DeepVariant `make_examples` TFRecords to an examples table.
+///
+/// Channel names come from `params.channels`, else from `example_info.json` (the bound input, else the
+/// sidecar beside the first file, which the content key does not cover), else [`WGS_CHANNELS`]; their
+/// count must match `image/shape`.
 pub struct FromTfrecord;
 
 static TFRECORD_INPUTS: &[InputPort] = &[
@@ -344,7 +348,8 @@ fn check_shape(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PngParams {
-    /// Directory that relative PNG paths are relative to; default: the CSV's directory.
+    /// Directory that relative PNG paths are relative to, itself relative to the CSV's directory when
+    /// relative (the study's CSVs need their repository root); default: the CSV's directory.
     #[serde(default)]
     root: Option<PathBuf>,
     /// Label column; default `label`, else `class`.
@@ -375,6 +380,9 @@ impl PngParams {
 }
 
 /// Stage kind `from_pngs`: the study's CSV of per-channel PNGs to an examples table.
+///
+/// Only the CSV is a task input: the engine's content key covers the CSV, not the PNG files it names,
+/// so PNGs changed in place under an unchanged CSV are not noticed (write a new CSV, or bump a param).
 pub struct FromPngs;
 
 static PNG_INPUTS: &[InputPort] = &[InputPort {

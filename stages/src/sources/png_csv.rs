@@ -8,7 +8,8 @@
 //! pipe reads that layout and a general one: columns named `id`, `sample`, `chrom`, `pos` (0-based),
 //! `ref` and `alt` fill those fields when present; the label comes from `label` (or the study's
 //! `class`); every other column is a channel, in CSV order, named by its header. Relative paths are
-//! resolved against a root directory (by default the CSV's own directory). An empty label cell means
+//! resolved against a root directory (by default the CSV's own directory; a relative root is taken
+//! relative to the CSV's directory, never to the working directory). An empty label cell means
 //! unlabeled; a missing `id` column makes the first channel's path cell the id; a missing `pos` is -1.
 
 use std::collections::HashMap;
@@ -34,7 +35,8 @@ const MAX_LISTED_ERRORS: usize = 20;
 /// How to read a CSV of per-channel PNGs.
 #[derive(Debug, Clone, Default)]
 pub struct PngCsvOptions {
-    /// Directory relative PNG paths are resolved against; `None` means the CSV's directory.
+    /// Directory relative PNG paths are resolved against (itself relative to the CSV's directory when
+    /// relative); `None` means the CSV's directory.
     pub root: Option<PathBuf>,
     /// The label column; `None` means `label`, else the study's `class`.
     pub label_column: Option<String>,
@@ -130,7 +132,12 @@ impl PngTable {
                 .collect::<Result<_>>()
                 .map_err(at)?,
             None => (0..header.names.len())
-                .filter(|i| Some(*i) != label && !fields.values().any(|f| f == i))
+                .filter(|&i| {
+                    let name = header.names[i].as_str();
+                    Some(i) != label
+                        && !FIELD_COLUMNS.contains(&name)
+                        && !LABEL_COLUMNS.contains(&name)
+                })
                 .collect(),
         };
         if channels.is_empty() {
@@ -139,9 +146,10 @@ impl PngTable {
                 FIELD_COLUMNS.join(", ")
             )));
         }
+        let csv_dir = csv.parent().map(Path::to_path_buf).unwrap_or_default();
         let root = match &options.root {
-            Some(root) => root.clone(),
-            None => csv.parent().map(Path::to_path_buf).unwrap_or_default(),
+            Some(root) => csv_dir.join(root),
+            None => csv_dir,
         };
 
         let mut rows = Vec::new();
@@ -423,6 +431,37 @@ mod tests {
         let plane: Vec<u8> = (0..6).map(|i| (i * 7 % 256) as u8).collect();
         let expected: Vec<u8> = plane.iter().flat_map(|&v| [v, v]).collect();
         assert_eq!(ex[0].image, expected);
+    }
+
+    #[test]
+    fn field_columns_fill_the_example_and_are_not_channels() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = table(dir.path());
+        std::fs::write(
+            &csv,
+            "chrom,pos,ref,alt,sample,a,label,b,class\nchr2,41,A,\"C,T\",s1,r0a.png,2,r0b.png,1\n",
+        )
+        .unwrap();
+        let t = PngTable::open(&csv, &PngCsvOptions::default()).unwrap();
+        assert_eq!(t.shape.channels, ["a", "b"]);
+        let e = &t.read(0..1).unwrap()[0];
+        assert_eq!(
+            (
+                e.chrom.as_str(),
+                e.pos,
+                e.ref_allele.as_str(),
+                e.alt.as_str(),
+                e.sample.as_str()
+            ),
+            ("chr2", 41, "A", "C,T", "s1")
+        );
+        assert_eq!((e.id.as_str(), e.label), ("r0a.png", Some(2)));
+        let by_class = PngCsvOptions {
+            label_column: Some("class".into()),
+            ..Default::default()
+        };
+        let t = PngTable::open(&csv, &by_class).unwrap();
+        assert_eq!(t.read(0..1).unwrap()[0].label, Some(1));
     }
 
     #[test]

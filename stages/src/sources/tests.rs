@@ -146,7 +146,7 @@ fn sources_tfrecord_gzip_plain_and_pngs_agree_with_the_originals() {
     let f = run(
         &FromPngs,
         dir,
-        json!({"root": dir}),
+        json!({"root": ".."}),
         &[("csv", vec![dir.join("data/table.csv")])],
     )
     .unwrap();

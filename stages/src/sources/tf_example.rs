@@ -213,12 +213,15 @@ pub fn decode(record: &[u8]) -> Result<DvExample> {
     };
     let image =
         single_bytes(&features, "image/encoded")?.ok_or_else(|| missing("image/encoded"))?;
-    let want = shape[0] * shape[1] * shape[2];
-    if image.len() != want {
+    let want = shape[0]
+        .checked_mul(shape[1])
+        .and_then(|hw| hw.checked_mul(shape[2]));
+    if want != Some(image.len()) {
         bail!(
-            "image/encoded has {} bytes, image/shape {:?} needs {want}",
+            "image/encoded has {} bytes, image/shape {:?} needs {}",
             image.len(),
-            shape
+            shape,
+            want.map_or_else(|| "more than fit in memory".to_string(), |n| n.to_string())
         );
     }
     let variant =
@@ -253,7 +256,7 @@ pub fn decode(record: &[u8]) -> Result<DvExample> {
         id: format!(
             "{}:{}:{}>{}",
             variant.reference_name,
-            variant.start + 1,
+            variant.start.saturating_add(1),
             variant.reference_bases,
             alt
         ),
@@ -294,7 +297,7 @@ pub fn encode(example: &PipeExample, shape: &ImageShape) -> Vec<u8> {
     } else {
         example.alt.split(',').map(str::to_string).collect()
     };
-    let end = example.pos + example.ref_allele.len() as i64;
+    let end = example.pos.saturating_add(example.ref_allele.len() as i64);
     let variant_type = if alts.is_empty() {
         0
     } else if example.ref_allele.len() == 1 && alts.iter().all(|a| a.len() == 1) {
@@ -343,7 +346,15 @@ pub fn encode(example: &PipeExample, shape: &ImageShape) -> Vec<u8> {
         ),
         (
             "locus".to_string(),
-            bytes_feature(format!("{}:{}-{}", example.chrom, example.pos + 1, end).into_bytes()),
+            bytes_feature(
+                format!(
+                    "{}:{}-{}",
+                    example.chrom,
+                    example.pos.saturating_add(1),
+                    end
+                )
+                .into_bytes(),
+            ),
         ),
         (
             "variant_type".to_string(),
