@@ -12,6 +12,7 @@ pub mod kind;
 pub mod registry;
 pub mod report;
 pub mod significance;
+pub mod sources;
 pub mod tables;
 
 pub use kind::{parse_params, InputPort, OutputPort, ProgressSink, StageKind, TaskContext};

@@ -13,6 +13,8 @@ pub fn find(name: &str) -> Option<&'static dyn StageKind> {
 }
 
 static KINDS: &[&dyn StageKind] = &[
+    &crate::sources::FromTfrecord,
+    &crate::sources::FromPngs,
     &crate::import_results::ImportResults,
     &crate::aggregate::Aggregate,
     &crate::significance::Significance,
