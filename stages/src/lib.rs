@@ -4,9 +4,14 @@
 //! input and output ports, checks its parameters at plan time and runs inside a worker process with a
 //! [`TaskContext`] that names its input files, its private output directory and its devices.
 
+pub mod candidates;
 pub mod examples;
+pub mod inspect;
 pub mod kind;
+pub mod labeler;
+pub mod pileup;
 pub mod registry;
 pub mod tables;
+pub mod tensorize;
 
 pub use kind::{parse_params, InputPort, OutputPort, ProgressSink, StageKind, TaskContext};
