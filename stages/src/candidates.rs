@@ -104,13 +104,13 @@ fn observations(
                 for k in 0..op.len {
                     let (pos, i) = (ref_pos + k as i64, read_i + k);
                     let (base, ref_base) = (read.bases[i], reference.base(pos));
-                    let obs = (is_canonical(base) && read.quals[i] >= min_bq).then(|| {
+                    let obs = (is_canonical(base) && read.quals[i] >= min_bq).then_some(
                         if base == ref_base {
                             Observation::Reference
                         } else {
                             Observation::Substitution(base)
-                        }
-                    });
+                        },
+                    );
                     out.push((pos, obs));
                 }
                 ref_pos += op.len as i64;
@@ -241,4 +241,138 @@ pub fn alt_combinations(n_alts: usize) -> Vec<Vec<usize>> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pileup::read::CigarOp;
+
+    fn reference() -> ReferenceSlice {
+        ReferenceSlice {
+            start: 0,
+            bases: b"ACGTTGCA".iter().copied().cycle().take(400).collect(),
+        }
+    }
+
+    /// A read at `start` whose bases are the reference except as `edit` changes them.
+    fn read(start: i64, cigar: &[(Kind, usize)], edit: impl Fn(&mut Vec<u8>)) -> AlignedRead {
+        let r = reference();
+        let mut bases = Vec::new();
+        let mut pos = start;
+        for &(kind, len) in cigar {
+            match kind {
+                Kind::Match => {
+                    bases.extend(r.window(pos, pos + len as i64));
+                    pos += len as i64;
+                }
+                Kind::Insertion => bases.extend(std::iter::repeat_n(b'G', len)),
+                Kind::Deletion => pos += len as i64,
+                _ => {}
+            }
+        }
+        edit(&mut bases);
+        AlignedRead {
+            name: b"r".to_vec(),
+            read_number: 0,
+            start,
+            end: pos,
+            reverse: false,
+            mapq: 60,
+            tlen: 0,
+            hp: None,
+            cigar: cigar
+                .iter()
+                .map(|&(kind, len)| CigarOp { kind, len })
+                .collect(),
+            quals: vec![30; bases.len()],
+            bases,
+        }
+    }
+
+    fn plain(n: usize) -> Vec<AlignedRead> {
+        (0..n)
+            .map(|_| read(100, &[(Kind::Match, 50)], |_| {}))
+            .collect()
+    }
+
+    #[test]
+    fn snp_needs_two_reads_and_twelve_percent() {
+        let r = reference();
+        // Position 120 is 'A' (120 % 8 == 0): make it 'T'.
+        assert_eq!(r.base(120), b'A');
+        let snp = |b: &mut Vec<u8>| b[20] = b'T';
+        let mut reads = plain(14);
+        reads.push(read(100, &[(Kind::Match, 50)], snp));
+        let t = Thresholds::default();
+        assert!(
+            find_candidates(&reads, &r, 100, 150, &t).is_empty(),
+            "one read is not enough"
+        );
+        reads.push(read(100, &[(Kind::Match, 50)], snp));
+        let c = find_candidates(&reads, &r, 100, 150, &t);
+        assert_eq!(c.len(), 1, "2 of 16 = 12.5 %");
+        assert_eq!((c[0].start, c[0].ref_bases.as_str()), (120, "A"));
+        assert_eq!(c[0].alts, ["T"]);
+        assert_eq!(c[0].support, [vec![14, 15]]);
+        let mut reads = plain(15);
+        reads.extend((0..2).map(|_| read(100, &[(Kind::Match, 50)], snp)));
+        assert!(
+            find_candidates(&reads, &r, 100, 150, &t).is_empty(),
+            "2/17 < 12 %"
+        );
+    }
+
+    #[test]
+    fn low_quality_bases_are_not_counted() {
+        let r = reference();
+        let mut reads = plain(4);
+        for _ in 0..2 {
+            let mut x = read(100, &[(Kind::Match, 50)], |b| b[20] = b'T');
+            x.quals[20] = 9;
+            reads.push(x);
+        }
+        assert!(find_candidates(&reads, &r, 100, 150, &Thresholds::default()).is_empty());
+    }
+
+    #[test]
+    fn indels_are_anchored_and_merge_with_snps_into_one_candidate() {
+        let r = reference();
+        let mut reads = plain(10);
+        // Deletion of 2 bases after position 119, insertion of GG after 119, SNP at 119.
+        for _ in 0..2 {
+            reads.push(read(
+                100,
+                &[(Kind::Match, 20), (Kind::Deletion, 2), (Kind::Match, 28)],
+                |_| {},
+            ));
+            reads.push(read(
+                100,
+                &[(Kind::Match, 20), (Kind::Insertion, 2), (Kind::Match, 28)],
+                |_| {},
+            ));
+            reads.push(read(100, &[(Kind::Match, 50)], |b| b[19] = b'T'));
+        }
+        let c = find_candidates(&reads, &r, 100, 150, &Thresholds::default());
+        assert_eq!(c.len(), 1, "{c:?}");
+        let c = &c[0];
+        // Reference at 119..122 is "AAC".
+        let ref3 = String::from_utf8(r.window(119, 122)).unwrap();
+        assert_eq!(c.ref_bases, ref3);
+        let mut want = vec![
+            format!("{}", &ref3[..1]),
+            format!("{}GG{}", &ref3[..1], &ref3[1..]),
+            format!("T{}", &ref3[1..]),
+        ];
+        want.sort();
+        assert_eq!(c.alts, want);
+        assert_eq!(c.end(), 122);
+    }
+
+    #[test]
+    fn alt_combinations_follow_deepvariant() {
+        assert_eq!(alt_combinations(1), [vec![0]]);
+        assert_eq!(alt_combinations(2), [vec![0], vec![1], vec![0, 1]]);
+        assert_eq!(alt_combinations(3).len(), 6);
+    }
 }

@@ -294,3 +294,71 @@ pub fn label(genotype: &[usize], alt_indices: &[usize]) -> i8 {
         .count()
         .min(2) as i8
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn candidate(ref_bases: &str, alts: &[&str]) -> Candidate {
+        Candidate {
+            start: 10,
+            ref_bases: ref_bases.into(),
+            alts: alts.iter().map(|a| a.to_string()).collect(),
+            support: vec![Vec::new(); alts.len()],
+        }
+    }
+
+    fn truth(ref_bases: &str, alts: &[&str], gt: &[Option<usize>]) -> TruthVariant {
+        TruthVariant {
+            start: 10,
+            ref_bases: ref_bases.into(),
+            alts: alts.iter().map(|a| a.to_string()).collect(),
+            genotype: gt.to_vec(),
+        }
+    }
+
+    #[test]
+    fn het_alt_truth_labels_the_three_examples_1_1_2() {
+        let c = candidate("A", &["C", "T"]);
+        let g = candidate_genotype(&c, Some(&truth("A", &["T", "C"], &[Some(1), Some(2)])));
+        assert_eq!(g, [2, 1]);
+        let labels: Vec<i8> = crate::candidates::alt_combinations(2)
+            .iter()
+            .map(|alts| label(&g, alts))
+            .collect();
+        assert_eq!(labels, [1, 1, 2]);
+    }
+
+    #[test]
+    fn alleles_match_after_simplification_and_unmatched_ones_are_reference() {
+        // Candidate merged with a deletion: ref ACG, SNP written as TCG.
+        let c = candidate("ACG", &["A", "TCG"]);
+        let g = candidate_genotype(&c, Some(&truth("A", &["T"], &[Some(1), Some(1)])));
+        assert_eq!(g, [2, 2]);
+        assert_eq!(label(&g, &[0]), 0);
+        assert_eq!(label(&g, &[1]), 2);
+        let g = candidate_genotype(&c, Some(&truth("A", &["G"], &[Some(0), Some(1)])));
+        assert_eq!(g, [0, 0]);
+        assert_eq!(candidate_genotype(&c, None), [0, 0]);
+        let g = candidate_genotype(&c, Some(&truth("A", &["T"], &[None, Some(1)])));
+        assert_eq!(label(&g, &[1]), 1);
+    }
+
+    #[test]
+    fn regions_merge_and_answer_overlaps() {
+        let r = Regions::from_intervals([
+            ("chr1".to_string(), 10, 20),
+            ("chr1".to_string(), 15, 30),
+            ("chr1".to_string(), 40, 50),
+            ("chr2".to_string(), 0, 5),
+        ]);
+        assert_eq!(
+            r.iter().collect::<Vec<_>>(),
+            [("chr1", 10, 30), ("chr1", 40, 50), ("chr2", 0, 5)]
+        );
+        assert!(r.overlaps("chr1", 29, 31));
+        assert!(!r.overlaps("chr1", 30, 40));
+        assert!(r.overlaps("chr1", 35, 41));
+        assert!(!r.overlaps("chr3", 0, 100));
+    }
+}

@@ -142,7 +142,7 @@ impl Params {
         let channels = self
             .channels
             .iter()
-            .map(|c| Channel::parse(c).context("params.channels"))
+            .map(|c| Channel::parse(c).map_err(|e| anyhow!("params.channels: {e}")))
             .collect::<Result<Vec<_>>>()?;
         let geometry = Geometry::new(self.height, self.width)?;
         if self.partition_size < 1 {
@@ -818,5 +818,141 @@ mod tests {
         )
         .unwrap();
         assert!(ExamplesFile::open(&again).unwrap().read_all().unwrap() == examples);
+    }
+
+    /// A one-read BAM on `chr1` (indexed when `index_bam`), a FASTA with `fasta_contig`, and with
+    /// `vcf_contig` a one-record truth VCF on that contig.
+    fn tiny_inputs(
+        dir: &Path,
+        fasta_contig: &str,
+        vcf_contig: Option<&str>,
+        index_bam: bool,
+    ) -> Inputs {
+        use noodles::sam::alignment::io::Write as _;
+        use noodles::sam::alignment::record::cigar::op::{Kind, Op};
+        use noodles::sam::alignment::record::MappingQuality;
+        use std::io::Write as _;
+
+        let header: sam::Header = "@HD\tVN:1.6\tSO:coordinate\n@SQ\tSN:chr1\tLN:1000\n"
+            .parse()
+            .unwrap();
+        let record = sam::alignment::RecordBuf::builder()
+            .set_name("r1")
+            .set_flags(sam::alignment::record::Flags::empty())
+            .set_reference_sequence_id(0)
+            .set_alignment_start(Position::try_from(101).unwrap())
+            .set_mapping_quality(MappingQuality::new(60).unwrap())
+            .set_cigar([Op::new(Kind::Match, 50)].into_iter().collect())
+            .set_sequence(vec![b'A'; 50].into())
+            .set_quality_scores(vec![30; 50].into())
+            .build();
+        let reads = dir.join("reads.bam");
+        let mut writer = bam::io::Writer::new(File::create(&reads).unwrap());
+        writer.write_header(&header).unwrap();
+        writer.write_alignment_record(&header, &record).unwrap();
+        writer.try_finish().unwrap();
+        drop(writer);
+        if index_bam {
+            let bam::Index::Bai(index) = bam::fs::index(&reads).unwrap() else {
+                panic!("noodles built a CSI index for a small BAM");
+            };
+            bam::bai::fs::write(dir.join("reads.bam.bai"), &index).unwrap();
+        }
+        let reference = dir.join("ref.fa");
+        let defline = format!(">{fasta_contig}\n");
+        std::fs::write(&reference, format!("{defline}{}\n", "A".repeat(1000))).unwrap();
+        std::fs::write(
+            dir.join("ref.fa.fai"),
+            format!("{fasta_contig}\t1000\t{}\t1000\t1001\n", defline.len()),
+        )
+        .unwrap();
+        let truth = vcf_contig.map(|contig| {
+            let path = dir.join("truth.vcf.gz");
+            let mut w = bgzf::io::Writer::new(File::create(&path).unwrap());
+            write!(
+                w,
+                "##fileformat=VCFv4.3\n##contig=<ID={contig}>\n##FORMAT=<ID=GT,Number=1,Type=String,Description=\"Genotype\">\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS\n{contig}\t5\t.\tA\tC\t.\tPASS\t.\tGT\t0/1\n"
+            )
+            .unwrap();
+            w.finish().unwrap();
+            let noodles::vcf::Index::Tabix(index) = noodles::vcf::fs::index(&path).unwrap() else {
+                panic!("noodles built a CSI index for a small VCF");
+            };
+            noodles::tabix::fs::write(dir.join("truth.vcf.gz.tbi"), &index).unwrap();
+            path
+        });
+        Inputs {
+            reads,
+            reference,
+            truth,
+            confident: None,
+        }
+    }
+
+    fn run_tiny(inputs: &Inputs, dir: &Path) -> Result<Summary> {
+        tensorize(
+            inputs,
+            &Params::default(),
+            1,
+            &dir.join("out.parquet"),
+            &ProgressSink::discard(),
+        )
+    }
+
+    #[test]
+    fn well_formed_tiny_inputs_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let inputs = tiny_inputs(dir.path(), "chr1", Some("chr1"), true);
+        let summary = run_tiny(&inputs, dir.path()).unwrap();
+        assert_eq!(
+            summary.examples, 0,
+            "reads equal the reference: no candidates"
+        );
+        assert_eq!(summary.partitions, 1);
+    }
+
+    #[test]
+    fn bam_without_index_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let inputs = tiny_inputs(dir.path(), "chr1", None, false);
+        let err = format!("{:#}", run_tiny(&inputs, dir.path()).unwrap_err());
+        assert!(
+            err.contains("reads.bam.bai not found") && err.contains("samtools index"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn reference_without_a_bam_contig_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let inputs = tiny_inputs(dir.path(), "chrX", None, true);
+        let err = format!("{:#}", run_tiny(&inputs, dir.path()).unwrap_err());
+        assert!(
+            err.contains("ref.fa has no contig 'chr1'") && err.contains("reads.bam"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn truth_contig_missing_from_the_reference_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let inputs = tiny_inputs(dir.path(), "chr1", Some("chr21"), true);
+        let err = format!("{:#}", run_tiny(&inputs, dir.path()).unwrap_err());
+        assert!(
+            err.contains("truth.vcf.gz: contig 'chr21' is not in the reference"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bad_params_name_the_field() {
+        let check = |v: serde_json::Value| Tensorize.check(&v).unwrap_err().to_string();
+        assert!(check(serde_json::json!({"width": 220})).contains("params.width"));
+        assert!(check(serde_json::json!({"channels": ["rgb"]})).contains("unknown channel 'rgb'"));
+        assert!(check(serde_json::json!({"regions": ["chr1:x-y"]})).contains("params.regions"));
+        assert!(check(serde_json::json!({"heigth": 5})).contains("unknown field `heigth`"));
+        Tensorize
+            .check(&serde_json::json!({"regions": ["chr20:1-100"], "channels": ["haplotype"]}))
+            .unwrap();
     }
 }

@@ -19,7 +19,7 @@ pub struct Geometry {
 impl Geometry {
     /// Checks DeepVariant's constraints: odd width ≥ 3, room for at least one read row.
     pub fn new(height: usize, width: usize) -> Result<Self> {
-        if width < 3 || width % 2 == 0 {
+        if width < 3 || width.is_multiple_of(2) {
             bail!("params.width: must be odd and at least 3, got {width}");
         }
         if height <= REFERENCE_BAND_ROWS {

@@ -11,3 +11,6 @@ pub mod geometry;
 pub mod read;
 pub mod reference;
 pub mod shuffle;
+
+#[cfg(test)]
+mod tests;

@@ -84,7 +84,7 @@ pub fn shuffle<T>(items: &mut [T], rng: &mut Mt19937_64) {
     }
     // The generator's range is 2^64 - 1, so the paired path applies to every slice that fits in memory.
     let mut i = 1;
-    if n % 2 == 0 {
+    if n.is_multiple_of(2) {
         let r = rng.below(2) as usize;
         items.swap(i, r);
         i += 1;
