@@ -5,15 +5,20 @@
 //! [`TaskContext`] that names its input files, its private output directory and its devices.
 
 pub mod aggregate;
+pub mod candidates;
 pub mod examples;
 pub mod frame;
 pub mod import_results;
+pub mod inspect;
 pub mod kind;
+pub mod labeler;
+pub mod pileup;
 pub mod registry;
 pub mod report;
 pub mod significance;
 pub mod sources;
 pub mod tables;
+pub mod tensorize;
 
 pub use kind::{parse_params, InputPort, OutputPort, ProgressSink, StageKind, TaskContext};
 

@@ -63,10 +63,7 @@ fn labels() -> serde_json::Value {
 }
 
 /// Imports, aggregates and tests the study; returns (aggregate outputs, significance outputs).
-fn pipeline(
-    data: &Path,
-    out: &Path,
-) -> (BTreeMap<String, PathBuf>, BTreeMap<String, PathBuf>) {
+fn pipeline(data: &Path, out: &Path) -> (BTreeMap<String, PathBuf>, BTreeMap<String, PathBuf>) {
     let csv = data.join("rolling-in-the-deep_2025-W12_6fold_metrics.csv");
     let imported = run("import_results", json!({}), &[("csv", vec![csv])], out);
     let agg = run(
@@ -107,8 +104,9 @@ fn study_tables_are_reproduced() {
         ("resnext101_64x4d", "ResNeXt101_64X4D__6fold_CV_results.csv"),
         ("efficientnet_b7", "EfficientNet_b7__6fold_CV_results.csv"),
     ] {
-        let ours = std::fs::read_to_string(out["tables"].join(format!("{arch}_vs_inception_v3.csv")))
-            .unwrap();
+        let ours =
+            std::fs::read_to_string(out["tables"].join(format!("{arch}_vs_inception_v3.csv")))
+                .unwrap();
         let theirs = std::fs::read_to_string(data.join(file)).unwrap();
         let ours: Vec<&str> = ours.lines().collect();
         let theirs: Vec<&str> = theirs.lines().map(str::trim_end).collect();
@@ -126,7 +124,11 @@ fn study_tables_are_reproduced() {
     for entry in std::fs::read_dir(&out["figures"]).unwrap() {
         let path = entry.unwrap().path();
         let twin = again["figures"].join(path.file_name().unwrap());
-        assert_eq!(std::fs::read(&path).unwrap(), std::fs::read(twin).unwrap(), "{path:?}");
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            std::fs::read(twin).unwrap(),
+            "{path:?}"
+        );
     }
     if let Ok(dir) = std::env::var("PIPE_REPORT_DIR") {
         // Keep the figures for a look: PIPE_REPORT_DIR=/tmp/x cargo test ... study_tables

@@ -181,11 +181,12 @@ impl Figure for Comparison {
                     .draw_series(std::iter::once(Text::new(
                         self.p_texts[i].clone(),
                         (label_x, hi + 1.6 * pad),
-                        TextStyle::from((FAMILY, 15).into_font())
-                            .pos(plotters::style::text_anchor::Pos::new(
+                        TextStyle::from((FAMILY, 15).into_font()).pos(
+                            plotters::style::text_anchor::Pos::new(
                                 plotters::style::text_anchor::HPos::Center,
                                 plotters::style::text_anchor::VPos::Center,
-                            )),
+                            ),
+                        ),
                     )))
                     .map_err(err(name))?;
             }

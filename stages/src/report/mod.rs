@@ -164,7 +164,9 @@ impl Study {
             t.floats("p_value").ok()?,
         );
         (0..t.rows())
-            .find(|&i| m[i] == metric && a[i] == arch && b[i] == self.baseline && test[i] == self.test)
+            .find(|&i| {
+                m[i] == metric && a[i] == arch && b[i] == self.baseline && test[i] == self.test
+            })
             .map(|i| p[i])
     }
 }
@@ -326,7 +328,10 @@ fn load(params: &Params, inputs: &Inputs, seed: u64) -> Result<Study> {
             );
         }
     }
-    let finals: Vec<EpochRow> = finals.into_iter().filter(|r| archs.contains(&r.arch)).collect();
+    let finals: Vec<EpochRow> = finals
+        .into_iter()
+        .filter(|r| archs.contains(&r.arch))
+        .collect();
     let epochs: Vec<EpochRow> = read_epochs(inputs.epochs)?
         .into_iter()
         .filter(|r| r.split == "validation" && archs.contains(&r.arch))
