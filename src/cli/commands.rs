@@ -420,3 +420,92 @@ pub fn kinds() -> Result<i32, PipeError> {
     println!("cmd: an external command (argv, no shell); see the README");
     Ok(0)
 }
+
+/// `pipe inspect`.
+pub fn inspect(
+    examples: &Path,
+    id: Option<&str>,
+    pos: Option<&str>,
+    png: &Path,
+) -> Result<i32, PipeError> {
+    use pipe_stages::examples::{column, ExamplesFile};
+    let open = || ExamplesFile::open(examples).map_err(|e| PipeError::env(format!("{e:#}")));
+    let wanted_pos = pos
+        .map(|p| {
+            let (chrom, at) = p.rsplit_once(':').unwrap_or(("", p));
+            let at: i64 = at.replace(',', "").parse().map_err(|_| {
+                PipeError::invalid(format!(
+                    "--pos '{p}': expected CHROM:POS, e.g. chr20:10001019"
+                ))
+            })?;
+            Ok::<_, PipeError>((chrom.to_string(), at - 1))
+        })
+        .transpose()?;
+    let mut row = if id.is_none() && wanted_pos.is_none() {
+        Some(0)
+    } else {
+        None
+    };
+    if row.is_none() {
+        let batches = open()?
+            .batches(4096, &["id", "chrom", "pos"])
+            .map_err(|e| PipeError::env(format!("{}: {e:#}", examples.display())))?;
+        let mut offset = 0;
+        'scan: for batch in batches {
+            let batch =
+                batch.map_err(|e| PipeError::env(format!("{}: {e}", examples.display())))?;
+            let bad = |e: anyhow::Error| PipeError::env(format!("{}: {e:#}", examples.display()));
+            let ids: &arrow::array::StringArray = column(&batch, "id").map_err(bad)?;
+            let chroms: &arrow::array::StringArray = column(&batch, "chrom").map_err(bad)?;
+            let poss: &arrow::array::Int64Array = column(&batch, "pos").map_err(bad)?;
+            for i in 0..batch.num_rows() {
+                let hit = match (&id, &wanted_pos) {
+                    (Some(id), _) => ids.value(i) == *id,
+                    (None, Some((chrom, p))) => {
+                        poss.value(i) == *p && (chrom.is_empty() || chroms.value(i) == chrom)
+                    }
+                    (None, None) => true,
+                };
+                if hit {
+                    row = Some(offset + i);
+                    break 'scan;
+                }
+            }
+            offset += batch.num_rows();
+        }
+    }
+    let Some(row) = row else {
+        let what = id
+            .map(|i| format!("id '{i}'"))
+            .unwrap_or_else(|| format!("position {}", pos.unwrap_or("")));
+        return Err(PipeError::invalid(format!(
+            "{}: no example with {what}",
+            examples.display()
+        )));
+    };
+    let file = open()?;
+    let shape = file.shape.clone();
+    let example = file
+        .read_row(row)
+        .map_err(|e| PipeError::env(format!("{}: {e:#}", examples.display())))?;
+    pipe_stages::inspect::render_example_png(&example, &shape, png)
+        .map_err(|e| PipeError::env(format!("{e:#}")))?;
+    let label = example
+        .label
+        .map(|l| l.to_string())
+        .unwrap_or_else(|| "none".into());
+    println!(
+        "{}: {} ({}:{} {}>{}), label {label}, {}x{}x{} [{}]",
+        png.display(),
+        example.id,
+        example.chrom,
+        example.pos + 1,
+        example.ref_allele,
+        example.alt,
+        shape.height,
+        shape.width,
+        shape.channels.len(),
+        shape.channels.join(", ")
+    );
+    Ok(0)
+}

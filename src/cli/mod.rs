@@ -112,6 +112,20 @@ enum Command {
     },
     /// List the built-in stage kinds with their inputs and outputs.
     Kinds,
+    /// Draw one example of an examples table as a PNG: a panel per channel, with its id and label.
+    Inspect {
+        /// An examples table (e.g. results/<pipeline>/... or a cache output).
+        examples: PathBuf,
+        /// The example's id, e.g. `chr20:10001019:T>G`.
+        #[arg(long, conflicts_with = "pos")]
+        id: Option<String>,
+        /// The first example at this 1-based position, as in a VCF: `chr20:10001019`.
+        #[arg(long, value_name = "CHROM:POS")]
+        pos: Option<String>,
+        /// Where to write the PNG.
+        #[arg(long)]
+        png: PathBuf,
+    },
     /// Compute one task (used by executors).
     #[command(name = "__worker", hide = true)]
     Worker {
@@ -139,6 +153,12 @@ pub fn main() -> i32 {
         Command::Gc { files, dry_run } => commands::gc(&cli.cache, &files, dry_run),
         Command::Verify { files, remove } => commands::verify(&cli.cache, &files, remove),
         Command::Kinds => commands::kinds(),
+        Command::Inspect {
+            examples,
+            id,
+            pos,
+            png,
+        } => commands::inspect(&examples, id.as_deref(), pos.as_deref(), &png),
     };
     match result {
         Ok(code) => code,

@@ -267,32 +267,53 @@ impl ExamplesFile {
         Ok(builder.build()?)
     }
 
-    /// Reads every example into memory (small files, tests, `pipe inspect`).
+    /// Reads every example into memory (small files, tests).
     pub fn read_all(self) -> Result<Vec<Example>> {
         let mut out = Vec::with_capacity(self.rows);
         for batch in self.batches(ROW_GROUP_ROWS, &[])? {
-            let batch = batch?;
-            let s = |name: &str| -> Result<&StringArray> { column(&batch, name) };
-            let (id, sample, chrom, ref_allele, alt) =
-                (s("id")?, s("sample")?, s("chrom")?, s("ref")?, s("alt")?);
-            let pos: &Int64Array = column(&batch, "pos")?;
-            let label: &Int8Array = column(&batch, "label")?;
-            let image: &FixedSizeBinaryArray = column(&batch, "image")?;
-            for i in 0..batch.num_rows() {
-                out.push(Example {
-                    id: id.value(i).to_string(),
-                    sample: sample.value(i).to_string(),
-                    chrom: chrom.value(i).to_string(),
-                    pos: pos.value(i),
-                    ref_allele: ref_allele.value(i).to_string(),
-                    alt: alt.value(i).to_string(),
-                    label: label.is_valid(i).then(|| label.value(i)),
-                    image: image.value(i).to_vec(),
-                });
-            }
+            append_examples(&batch?, &mut out)?;
         }
         Ok(out)
     }
+
+    /// Reads the one example at 0-based `row`, decoding only the pages that hold it.
+    pub fn read_row(self, row: usize) -> Result<Example> {
+        let reader = self
+            .builder
+            .with_offset(row)
+            .with_limit(1)
+            .with_batch_size(1)
+            .build()?;
+        let mut out = Vec::with_capacity(1);
+        for batch in reader {
+            append_examples(&batch?, &mut out)?;
+        }
+        out.pop()
+            .ok_or_else(|| anyhow!("row {row} is past the end of the table"))
+    }
+}
+
+/// Appends the rows of an examples batch as owned [`Example`]s.
+fn append_examples(batch: &RecordBatch, out: &mut Vec<Example>) -> Result<()> {
+    let s = |name: &str| -> Result<&StringArray> { column(batch, name) };
+    let (id, sample, chrom, ref_allele, alt) =
+        (s("id")?, s("sample")?, s("chrom")?, s("ref")?, s("alt")?);
+    let pos: &Int64Array = column(batch, "pos")?;
+    let label: &Int8Array = column(batch, "label")?;
+    let image: &FixedSizeBinaryArray = column(batch, "image")?;
+    for i in 0..batch.num_rows() {
+        out.push(Example {
+            id: id.value(i).to_string(),
+            sample: sample.value(i).to_string(),
+            chrom: chrom.value(i).to_string(),
+            pos: pos.value(i),
+            ref_allele: ref_allele.value(i).to_string(),
+            alt: alt.value(i).to_string(),
+            label: label.is_valid(i).then(|| label.value(i)),
+            image: image.value(i).to_vec(),
+        });
+    }
+    Ok(())
 }
 
 /// Column `name` of `batch` as the array type `A`.
@@ -347,6 +368,20 @@ mod tests {
         assert_eq!(f.source, "test");
         assert_eq!(f.rows, 2500);
         assert_eq!(f.read_all().unwrap(), rows);
+    }
+
+    #[test]
+    fn read_row_reads_one_example() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ex.parquet");
+        let mut w = ExamplesWriter::create(&path, shape(), "t").unwrap();
+        for i in 0..1500 {
+            w.push(example(i, Some(1))).unwrap();
+        }
+        w.finish().unwrap();
+        let e = ExamplesFile::open(&path).unwrap().read_row(1203).unwrap();
+        assert_eq!(e, example(1203, Some(1)));
+        assert!(ExamplesFile::open(&path).unwrap().read_row(1500).is_err());
     }
 
     #[test]

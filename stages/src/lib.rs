@@ -17,6 +17,7 @@ pub mod registry;
 pub mod report;
 pub mod significance;
 pub mod sources;
+pub mod summarize;
 pub mod tables;
 pub mod tensorize;
 

@@ -14,6 +14,7 @@ pub fn find(name: &str) -> Option<&'static dyn StageKind> {
 
 static KINDS: &[&dyn StageKind] = &[
     &crate::tensorize::Tensorize,
+    &crate::summarize::Summarize,
     &crate::sources::FromTfrecord,
     &crate::sources::FromPngs,
     &crate::import_results::ImportResults,
