@@ -132,7 +132,7 @@ impl StageKind for Summarize {
         std::fs::create_dir_all(pngs)?;
         let mut chosen: Vec<usize> = (0..examples.len())
             .filter(|&i| examples[i].label.is_some_and(|l| l > 0))
-            .chain((0..examples.len()).filter(|&i| !examples[i].label.is_some_and(|l| l > 0)))
+            .chain((0..examples.len()).filter(|&i| examples[i].label.is_none_or(|l| l <= 0)))
             .take(params.limit)
             .collect();
         for id in &params.ids {
