@@ -220,7 +220,11 @@ pub fn select_final(epochs: &[EpochRow], params: &Params) -> Result<Vec<EpochRow
                         row.metric(&params.best_metric).unwrap_or(f64::NAN),
                         old.metric(&params.best_metric).unwrap_or(f64::NAN),
                     );
-                    let wins = if lower_is_better { new < cur } else { new > cur };
+                    let wins = if lower_is_better {
+                        new < cur
+                    } else {
+                        new > cur
+                    };
                     wins || (new == cur && row.epoch < old.epoch) || cur.is_nan()
                 }
             },
@@ -340,9 +344,19 @@ mod tests {
 
     #[test]
     fn last_and_best_epochs() {
-        let rows = vec![row("a", 0, 0, 0.5), row("a", 0, 1, 0.9), row("a", 0, 2, 0.7)];
-        assert_eq!(select_final(&rows, &params(Select::Last)).unwrap()[0].epoch, 2);
-        assert_eq!(select_final(&rows, &params(Select::Best)).unwrap()[0].epoch, 1);
+        let rows = vec![
+            row("a", 0, 0, 0.5),
+            row("a", 0, 1, 0.9),
+            row("a", 0, 2, 0.7),
+        ];
+        assert_eq!(
+            select_final(&rows, &params(Select::Last)).unwrap()[0].epoch,
+            2
+        );
+        assert_eq!(
+            select_final(&rows, &params(Select::Best)).unwrap()[0].epoch,
+            1
+        );
         let mut p = params(Select::Last);
         p.split = "test".into();
         assert!(select_final(&rows, &p).is_err());

@@ -108,8 +108,7 @@ type Key = (String, i32, i32, String);
 /// Reads the long CSV at `path` into epoch rows sorted by (arch, fold, epoch, split).
 pub fn read_long_csv(path: &Path, runs: &BTreeMap<String, String>) -> Result<Vec<EpochRow>> {
     let file = path.display();
-    let mut reader =
-        csv::Reader::from_path(path).with_context(|| format!("cannot open {file}"))?;
+    let mut reader = csv::Reader::from_path(path).with_context(|| format!("cannot open {file}"))?;
     let headers = reader
         .headers()
         .with_context(|| format!("{file}: cannot read the header line"))?
@@ -142,9 +141,9 @@ pub fn read_long_csv(path: &Path, runs: &BTreeMap<String, String>) -> Result<Vec
             })
         };
         let (fold, epoch) = (int(1)?, int(2)?);
-        let value: f64 = field(5).parse().with_context(|| {
-            format!("{file}:{line}: value '{}' is not a number", field(5))
-        })?;
+        let value: f64 = field(5)
+            .parse()
+            .with_context(|| format!("{file}:{line}: value '{}' is not a number", field(5)))?;
         let metric = field(4);
         let Some(&(_, column)) = METRIC_COLUMNS.iter().find(|(m, _)| *m == metric) else {
             bail!(
@@ -244,7 +243,9 @@ mod tests {
 
     #[test]
     fn bad_input_names_line_and_column() {
-        let err = import("run,fold,epoch,metric,value\n").unwrap_err().to_string();
+        let err = import("run,fold,epoch,metric,value\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("column 'split' is missing"), "{err}");
         let err = import("run,fold,epoch,split,metric,value\na,0,0,validation,f1,x\n")
             .unwrap_err()
@@ -254,11 +255,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains(":2: metric 'f2' is not known"), "{err}");
-        let err = import(
-            "run,fold,epoch,split,metric,value\na_1,0,0,v,f1,1\na_2,0,0,v,f1,1\n",
-        )
-        .unwrap_err()
-        .to_string();
+        let err = import("run,fold,epoch,split,metric,value\na_1,0,0,v,f1,1\na_2,0,0,v,f1,1\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains(":3:") && err.contains("line 2"), "{err}");
     }
 }

@@ -36,18 +36,43 @@ fn check(reference: &Value) -> usize {
         let (x, y) = (floats(&case["x"]), floats(&case["y"]));
         let d: Vec<f64> = x.iter().zip(&y).map(|(a, b)| a - b).collect();
         let w = wilcoxon(&d);
-        close(w.statistic, case["wilcoxon_statistic"].as_f64().unwrap(), &format!("{name} wilcoxon statistic"));
-        close(w.p_value, case["wilcoxon_p"].as_f64().unwrap(), &format!("{name} wilcoxon p ({:?})", w.method));
+        close(
+            w.statistic,
+            case["wilcoxon_statistic"].as_f64().unwrap(),
+            &format!("{name} wilcoxon statistic"),
+        );
+        close(
+            w.p_value,
+            case["wilcoxon_p"].as_f64().unwrap(),
+            &format!("{name} wilcoxon p ({:?})", w.method),
+        );
         let t = paired_t(&d);
-        close(t.statistic, case["t_statistic"].as_f64().unwrap(), &format!("{name} t statistic"));
-        close(t.p_value, case["t_p"].as_f64().unwrap(), &format!("{name} t p"));
+        close(
+            t.statistic,
+            case["t_statistic"].as_f64().unwrap(),
+            &format!("{name} t statistic"),
+        );
+        close(
+            t.p_value,
+            case["t_p"].as_f64().unwrap(),
+            &format!("{name} t p"),
+        );
         compared += 4;
     }
     for case in reference["friedman"].as_array().expect("friedman cases") {
         let name = case["name"].as_str().expect("name");
-        let blocks: Vec<Vec<f64>> = case["blocks"].as_array().unwrap().iter().map(floats).collect();
+        let blocks: Vec<Vec<f64>> = case["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(floats)
+            .collect();
         let f = friedman(&blocks);
-        close(f.statistic, case["statistic"].as_f64().unwrap(), &format!("{name} statistic"));
+        close(
+            f.statistic,
+            case["statistic"].as_f64().unwrap(),
+            &format!("{name} statistic"),
+        );
         close(f.p_value, case["p"].as_f64().unwrap(), &format!("{name} p"));
         compared += 2;
     }

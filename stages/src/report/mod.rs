@@ -4,13 +4,19 @@
 //! Panels: (a) per-metric epoch progression with 95% bootstrap bands, (b) final-epoch paired
 //! comparison with the p-value, (c) metrics tables against the baseline, (d) specifications,
 //! (e) confusion matrices summed over folds, (f) one-vs-rest ROC curves, (g) the critical-difference
-//! diagram when three or more archs are compared. Same inputs give byte-identical files.
+//! diagram when three or more archs are compared; `<metric>_overview` puts (a) and (b) side by side.
+//! Same inputs give byte-identical files.
 
+pub mod cd;
 pub mod comparison;
+pub mod confusion;
 pub mod html;
 pub mod metrics_table;
+pub mod overview;
 pub mod plot;
+pub mod predictions;
 pub mod progression;
+pub mod roc;
 pub mod specs;
 
 use std::collections::BTreeMap;
@@ -23,7 +29,7 @@ use crate::frame::Frame;
 use crate::kind::{parse_params, InputPort, OutputPort, StageKind, TaskContext};
 use crate::significance::paired::Paired;
 use crate::significance::TESTS;
-use crate::tables::{read_epochs, EpochRow};
+use crate::tables::{read_epochs, read_predictions, EpochRow};
 use html::Section;
 
 /// Parameters of `report`.
@@ -164,7 +170,9 @@ impl Study {
             t.floats("p_value").ok()?,
         );
         (0..t.rows())
-            .find(|&i| m[i] == metric && a[i] == arch && b[i] == self.baseline && test[i] == self.test)
+            .find(|&i| {
+                m[i] == metric && a[i] == arch && b[i] == self.baseline && test[i] == self.test
+            })
             .map(|i| p[i])
     }
 }
@@ -326,7 +334,10 @@ fn load(params: &Params, inputs: &Inputs, seed: u64) -> Result<Study> {
             );
         }
     }
-    let finals: Vec<EpochRow> = finals.into_iter().filter(|r| archs.contains(&r.arch)).collect();
+    let finals: Vec<EpochRow> = finals
+        .into_iter()
+        .filter(|r| archs.contains(&r.arch))
+        .collect();
     let epochs: Vec<EpochRow> = read_epochs(inputs.epochs)?
         .into_iter()
         .filter(|r| r.split == "validation" && archs.contains(&r.arch))
@@ -373,19 +384,61 @@ pub fn build(
             "{} on the validation set",
             metric_label(metric)
         )));
-        let fig = progression::Progression::new(&study, metric);
+        let progression = progression::Progression::new(&study, metric);
         sections.push(Section::Figure(plot::render(
-            &fig,
+            &progression,
             outputs.figures,
             &format!("{metric}_progression"),
         )?));
-        let fig = comparison::Comparison::new(&study, &paired);
+        let comparison = comparison::Comparison::new(&study, &paired);
         sections.push(Section::Figure(plot::render(
-            &fig,
+            &comparison,
             outputs.figures,
             &format!("{metric}_comparison"),
         )?));
+        let overview = overview::Overview {
+            progression,
+            comparison,
+        };
+        plot::render(&overview, outputs.figures, &format!("{metric}_overview"))?;
+        if let Some(fig) = cd::CriticalDifference::new(&study, &paired) {
+            sections.push(Section::Figure(plot::render(
+                &fig,
+                outputs.figures,
+                &format!("{metric}_critical_difference"),
+            )?));
+        }
         progress(i as u64 + 1, total, format!("{metric} panels"));
+    }
+    if let Some(path) = inputs.predictions {
+        let rows = read_predictions(path)?;
+        let chosen = predictions::final_predictions(&study, &rows);
+        if chosen.iter().any(|(_, r)| !r.is_empty()) {
+            sections.push(Section::Heading(
+                "Final-epoch predictions (summed over folds)".into(),
+            ));
+            let fig = confusion::Confusion {
+                matrices: chosen
+                    .iter()
+                    .map(|(a, r)| (study.label(a), confusion::confusion(r)))
+                    .collect(),
+            };
+            sections.push(Section::Figure(plot::render(
+                &fig,
+                outputs.figures,
+                "confusion",
+            )?));
+            let fig = roc::Roc {
+                curves: chosen
+                    .iter()
+                    .map(|(a, r)| {
+                        let curves = (0..3).map(|k| roc::roc_curve(r, k)).collect();
+                        (study.label(a), curves)
+                    })
+                    .collect(),
+            };
+            sections.push(Section::Figure(plot::render(&fig, outputs.figures, "roc")?));
+        }
     }
     if let Some(path) = inputs.specs {
         let table = specs::specs_table(&study, &specs::read_specs(path)?);

@@ -18,13 +18,14 @@ pub const FAMILY: &str = "sans-serif";
 /// Registers the committed font with plotters once per process.
 fn register_font() -> Result<()> {
     static DONE: OnceLock<bool> = OnceLock::new();
-    let ok = *DONE.get_or_init(|| {
-        plotters::style::register_font(FAMILY, FontStyle::Normal, FONT).is_ok()
-    });
+    let ok = *DONE
+        .get_or_init(|| plotters::style::register_font(FAMILY, FontStyle::Normal, FONT).is_ok());
     if ok {
         Ok(())
     } else {
-        Err(anyhow!("the committed font DejaVuSans.ttf could not be loaded"))
+        Err(anyhow!(
+            "the committed font DejaVuSans.ttf could not be loaded"
+        ))
     }
 }
 
@@ -84,8 +85,8 @@ pub fn render(figure: &impl Figure, dir: &Path, name: &str) -> Result<String> {
 
 /// Encodes an RGB buffer as PNG (no timestamps or other varying chunks).
 fn write_png(path: &Path, w: u32, h: u32, rgb: &[u8]) -> Result<()> {
-    let file = std::fs::File::create(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
+    let file =
+        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), w, h);
     encoder.set_color(png::ColorType::Rgb);
     encoder.set_depth(png::BitDepth::Eight);

@@ -107,7 +107,11 @@ mod tests {
 
     #[test]
     fn friedman_ranks_within_blocks() {
-        let f = friedman(&[vec![1.0, 2.0, 3.0], vec![1.0, 3.0, 2.0], vec![1.0, 2.0, 3.0]]);
+        let f = friedman(&[
+            vec![1.0, 2.0, 3.0],
+            vec![1.0, 3.0, 2.0],
+            vec![1.0, 2.0, 3.0],
+        ]);
         assert_eq!(f.mean_ranks[0], 1.0);
         assert!(f.statistic > 0.0 && f.p_value < 0.2);
     }

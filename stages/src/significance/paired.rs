@@ -140,7 +140,12 @@ mod tests {
 
     #[test]
     fn pairs_by_fold() {
-        let rows = vec![row("b", 1, 0.7), row("a", 1, 0.6), row("b", 0, 0.4), row("a", 0, 0.5)];
+        let rows = vec![
+            row("b", 1, 0.7),
+            row("a", 1, 0.6),
+            row("b", 0, 0.4),
+            row("a", 0, 0.5),
+        ];
         let p = Paired::from_rows(&rows, "f1", Path::new("x")).unwrap();
         assert_eq!(p.folds, vec![0, 1]);
         let d = p.differences("b", "a");

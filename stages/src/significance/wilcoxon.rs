@@ -159,7 +159,9 @@ mod tests {
             wilcoxon(&[0.0, 1.0, 1.0, -2.0, 3.0]).method,
             Method::Permutation
         );
-        let d: Vec<f64> = (0..20).map(|i| if i == 0 { 0.0 } else { i as f64 }).collect();
+        let d: Vec<f64> = (0..20)
+            .map(|i| if i == 0 { 0.0 } else { i as f64 })
+            .collect();
         assert_eq!(wilcoxon(&d).method, Method::Normal);
         assert!(wilcoxon(&[0.0, 0.0, 0.0]).p_value == 1.0);
     }
