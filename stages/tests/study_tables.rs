@@ -80,6 +80,14 @@ fn study_tables_are_reproduced() {
         assert_eq!(ours, theirs, "{file}");
         println!("{file}: reproduced\n{}", ours.join("\n"));
     }
+    // The aggregate summary carries the same numbers (population sd).
+    let summary = std::fs::read_to_string(&agg["summary_md"]).unwrap();
+    assert!(
+        summary.contains(
+            "| f1 | 0.9292 ± 0.0337 | 0.9297 ± 0.0165 | 0.9423 ± 0.0197 | 0.9407 ± 0.0146 |"
+        ),
+        "{summary}"
+    );
     keep_for_look(&out, "study");
     // Figure 3 of the study: F1 of Inception V3 against RegNet Y 32. Same inputs, byte-identical files.
     let fig3 = json!({ "labels": labels(), "archs": ["inception_v3", "regnety_032"],
