@@ -378,6 +378,10 @@ pub fn build(
         )?;
         sections.push(Section::Table(table));
     }
+    sections.push(Section::Table(metrics_table::tests_table(
+        &study,
+        &params.metrics,
+    )?));
     for (i, metric) in params.metrics.iter().enumerate() {
         let paired = Paired::from_rows(&study.finals, metric, inputs.finals)?;
         sections.push(Section::Heading(format!(
