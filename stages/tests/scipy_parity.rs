@@ -21,42 +21,49 @@ fn floats(v: &Value) -> Vec<f64> {
         .collect()
 }
 
-fn close(ours: f64, theirs: f64, what: &str) {
+/// Asserts agreement within [`TOLERANCE`]; returns the absolute difference (0 for two NaNs).
+fn close(ours: f64, theirs: f64, what: &str) -> f64 {
     assert!(
         (ours - theirs).abs() <= TOLERANCE || (ours.is_nan() && theirs.is_nan()),
         "{what}: ours {ours}, scipy {theirs}"
     );
+    if ours.is_nan() {
+        0.0
+    } else {
+        (ours - theirs).abs()
+    }
 }
 
-/// Compares every case; returns how many values were compared.
-fn check(reference: &Value) -> usize {
+/// Compares every case; returns how many values were compared and the largest difference.
+fn check(reference: &Value) -> (usize, f64) {
     let mut compared = 0;
+    let mut worst = 0.0f64;
     for case in reference["paired"].as_array().expect("paired cases") {
         let name = case["name"].as_str().expect("name");
         let (x, y) = (floats(&case["x"]), floats(&case["y"]));
         let d: Vec<f64> = x.iter().zip(&y).map(|(a, b)| a - b).collect();
         let w = wilcoxon(&d);
-        close(
+        worst = worst.max(close(
             w.statistic,
             case["wilcoxon_statistic"].as_f64().unwrap(),
             &format!("{name} wilcoxon statistic"),
-        );
-        close(
+        ));
+        worst = worst.max(close(
             w.p_value,
             case["wilcoxon_p"].as_f64().unwrap(),
             &format!("{name} wilcoxon p ({:?})", w.method),
-        );
+        ));
         let t = paired_t(&d);
-        close(
+        worst = worst.max(close(
             t.statistic,
             case["t_statistic"].as_f64().unwrap(),
             &format!("{name} t statistic"),
-        );
-        close(
+        ));
+        worst = worst.max(close(
             t.p_value,
             case["t_p"].as_f64().unwrap(),
             &format!("{name} t p"),
-        );
+        ));
         compared += 4;
     }
     for case in reference["friedman"].as_array().expect("friedman cases") {
@@ -68,22 +75,28 @@ fn check(reference: &Value) -> usize {
             .map(floats)
             .collect();
         let f = friedman(&blocks);
-        close(
+        worst = worst.max(close(
             f.statistic,
             case["statistic"].as_f64().unwrap(),
             &format!("{name} statistic"),
-        );
-        close(f.p_value, case["p"].as_f64().unwrap(), &format!("{name} p"));
+        ));
+        worst = worst.max(close(
+            f.p_value,
+            case["p"].as_f64().unwrap(),
+            &format!("{name} p"),
+        ));
         compared += 2;
     }
-    compared
+    (compared, worst)
 }
 
 #[test]
 fn stored_scipy_fixtures() {
     let text = std::fs::read_to_string(fixtures_dir().join("scipy_fixtures.json")).unwrap();
     let reference: Value = serde_json::from_str(&text).unwrap();
-    assert!(check(&reference) >= 60);
+    let (compared, worst) = check(&reference);
+    println!("{compared} values, largest difference from stored scipy values {worst:e}");
+    assert!(compared >= 60);
 }
 
 #[test]
@@ -104,6 +117,10 @@ fn live_scipy() {
         return;
     }
     let reference: Value = serde_json::from_slice(&out.stdout).unwrap();
-    println!("scipy {}", reference["scipy"]);
-    assert!(check(&reference) >= 60);
+    let (compared, worst) = check(&reference);
+    println!(
+        "scipy {}: {compared} values, largest difference {worst:e}",
+        reference["scipy"]
+    );
+    assert!(compared >= 60);
 }

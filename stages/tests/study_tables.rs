@@ -2,11 +2,12 @@
 //! must reproduce the study's published `*__6fold_CV_results.csv` (4 decimals, p-values, marks) and the
 //! report must be byte-identical when built twice.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use pipe_stages::kind::{ProgressSink, TaskContext};
-use pipe_stages::registry;
+use common::{keep_for_look, run};
 use serde_json::json;
 
 fn data_dir() -> Option<PathBuf> {
@@ -17,40 +18,6 @@ fn data_dir() -> Option<PathBuf> {
         println!("skipping: ../shared/data not found");
         None
     }
-}
-
-/// Runs built-in kind `name` with `inputs` (port -> paths) into `out/<name>/`; returns its outputs.
-fn run(
-    name: &str,
-    params: serde_json::Value,
-    inputs: &[(&str, Vec<PathBuf>)],
-    out: &Path,
-) -> BTreeMap<String, PathBuf> {
-    let kind = registry::find(name).expect("kind registered");
-    kind.check(&params).expect("params");
-    let dir = out.join(name);
-    std::fs::create_dir_all(&dir).unwrap();
-    let outputs: BTreeMap<String, PathBuf> = kind
-        .outputs()
-        .iter()
-        .map(|o| (o.name.to_string(), dir.join(o.path)))
-        .collect();
-    let ctx = TaskContext {
-        task: name.to_string(),
-        params,
-        inputs: inputs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect(),
-        outputs: outputs.clone(),
-        state_dir: dir.join("state"),
-        devices: vec![],
-        threads: 1,
-        seed: 42,
-        progress: ProgressSink::discard(),
-    };
-    kind.run(&ctx).unwrap_or_else(|e| panic!("{name}: {e:#}"));
-    outputs
 }
 
 fn labels() -> serde_json::Value {
@@ -86,10 +53,10 @@ fn study_tables_are_reproduced() {
     let Some(data) = data_dir() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let (agg, sig) = pipeline(&data, tmp.path());
-    let report = |dir: &str| {
+    let report = |dir: &str, params: serde_json::Value| {
         run(
             "report",
-            json!({ "labels": labels(), "resamples": 200 }),
+            params,
             &[
                 ("epochs", vec![agg["epochs"].clone()]),
                 ("final", vec![agg["final"].clone()]),
@@ -98,7 +65,7 @@ fn study_tables_are_reproduced() {
             &tmp.path().join(dir),
         )
     };
-    let out = report("a");
+    let out = report("a", json!({ "labels": labels(), "resamples": 200 }));
     for (arch, file) in [
         ("regnety_032", "RegNet_Y_32__6fold_CV_results.csv"),
         ("resnext101_64x4d", "ResNeXt101_64X4D__6fold_CV_results.csv"),
@@ -113,29 +80,38 @@ fn study_tables_are_reproduced() {
         assert_eq!(ours, theirs, "{file}");
         println!("{file}: reproduced\n{}", ours.join("\n"));
     }
-    // Same inputs, byte-identical report.
-    let again = report("b");
-    for name in ["report.html"] {
-        assert_eq!(
-            std::fs::read(out["report"].parent().unwrap().join(name)).unwrap(),
-            std::fs::read(again["report"].parent().unwrap().join(name)).unwrap()
-        );
-    }
-    for entry in std::fs::read_dir(&out["figures"]).unwrap() {
+    // The aggregate summary carries the same numbers (population sd).
+    let summary = std::fs::read_to_string(&agg["summary_md"]).unwrap();
+    assert!(
+        summary.contains(
+            "| f1 | 0.9292 ± 0.0337 | 0.9297 ± 0.0165 | 0.9423 ± 0.0197 | 0.9407 ± 0.0146 |"
+        ),
+        "{summary}"
+    );
+    keep_for_look(&out, "study");
+    // Figure 3 of the study: F1 of Inception V3 against RegNet Y 32. Same inputs, byte-identical files.
+    let fig3 = json!({ "labels": labels(), "archs": ["inception_v3", "regnety_032"],
+                       "metrics": ["f1"], "seed": 3 });
+    let once = report("b", fig3.clone());
+    let twice = report("c", fig3);
+    assert_eq!(
+        std::fs::read(&once["report"]).unwrap(),
+        std::fs::read(&twice["report"]).unwrap()
+    );
+    let mut figures = 0;
+    for entry in std::fs::read_dir(&once["figures"]).unwrap() {
         let path = entry.unwrap().path();
-        let twin = again["figures"].join(path.file_name().unwrap());
+        let twin = twice["figures"].join(path.file_name().unwrap());
         assert_eq!(
             std::fs::read(&path).unwrap(),
             std::fs::read(twin).unwrap(),
             "{path:?}"
         );
+        figures += 1;
     }
-    if let Ok(dir) = std::env::var("PIPE_REPORT_DIR") {
-        // Keep the figures for a look: PIPE_REPORT_DIR=/tmp/x cargo test ... study_tables
-        for entry in std::fs::read_dir(&out["figures"]).unwrap() {
-            let path = entry.unwrap().path();
-            std::fs::copy(&path, Path::new(&dir).join(path.file_name().unwrap())).unwrap();
-        }
-        std::fs::copy(&out["report"], Path::new(&dir).join("report.html")).unwrap();
-    }
+    assert_eq!(
+        figures, 6,
+        "f1 progression, comparison, overview as SVG and PNG"
+    );
+    keep_for_look(&once, "fig3");
 }

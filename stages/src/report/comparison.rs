@@ -125,19 +125,6 @@ impl Figure for Comparison {
             .bold_line_style(RGBColor(220, 220, 220))
             .draw()
             .map_err(err(name))?;
-        let folds = self.values.iter().map(Vec::len).max().unwrap_or(0);
-        let grey = RGBColor(190, 190, 190);
-        for f in 0..folds {
-            let points: Vec<(f64, f64)> = self
-                .values
-                .iter()
-                .enumerate()
-                .filter_map(|(i, v)| v.get(f).map(|y| (i as f64, *y)))
-                .collect();
-            chart
-                .draw_series(DashedLineSeries::new(points, 6, 4, grey.stroke_width(2)))
-                .map_err(err(name))?;
-        }
         for (i, values) in self.values.iter().enumerate() {
             if values.is_empty() {
                 continue;
@@ -167,6 +154,22 @@ impl Figure for Comparison {
                         .map(|(a, b, col)| PathElement::new([*a, *b], col.stroke_width(1))),
                 )
                 .map_err(err(name))?;
+        }
+        let folds = self.values.iter().map(Vec::len).max().unwrap_or(0);
+        let grey = RGBColor(190, 190, 190);
+        for f in 0..folds {
+            let points: Vec<(f64, f64)> = self
+                .values
+                .iter()
+                .enumerate()
+                .filter_map(|(i, v)| v.get(f).map(|y| (i as f64, *y)))
+                .collect();
+            chart
+                .draw_series(DashedLineSeries::new(points, 6, 4, grey.stroke_width(2)))
+                .map_err(err(name))?;
+        }
+        for (i, values) in self.values.iter().enumerate() {
+            let (x, c) = (i as f64, color(i));
             chart
                 .draw_series(values.iter().flat_map(|y| {
                     [

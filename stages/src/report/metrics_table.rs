@@ -74,3 +74,61 @@ pub fn comparison_table(study: &Study, arch: &str, metrics: &[String]) -> Table 
         rows,
     }
 }
+
+/// All tests of the shown archs and metrics against the baseline, as in the tests table: statistic,
+/// p-value, Holm-adjusted p-value, effect size and the bootstrap CI of the mean difference.
+pub fn tests_table(study: &Study, metrics: &[String]) -> anyhow::Result<Table> {
+    let t = &study.tests;
+    let (metric, arch, baseline, test) = (
+        t.strings("metric")?,
+        t.strings("arch")?,
+        t.strings("baseline")?,
+        t.strings("test")?,
+    );
+    let floats = [
+        "statistic",
+        "p_value",
+        "p_adjusted",
+        "effect_size",
+        "ci_low",
+        "ci_high",
+    ]
+    .map(|c| t.floats(c));
+    let [stat, p, p_adj, effect, lo, hi] = floats;
+    let (stat, p, p_adj, effect, lo, hi) = (stat?, p?, p_adj?, effect?, lo?, hi?);
+    let mut rows = vec![[
+        "Metric",
+        "Arch",
+        "Test",
+        "Statistic",
+        "p-value",
+        "Holm p",
+        "Effect size",
+        "95% CI of difference",
+    ]
+    .map(String::from)
+    .to_vec()];
+    for m in metrics {
+        for a in study.archs.iter().filter(|a| **a != study.baseline) {
+            for i in 0..t.rows() {
+                if &metric[i] == m && &arch[i] == a && baseline[i] == study.baseline {
+                    rows.push(vec![
+                        super::metric_label(m).to_string(),
+                        study.label(a),
+                        test[i].clone(),
+                        format!("{:.4}", stat[i]),
+                        super::format_p(p[i]),
+                        super::format_p(p_adj[i]),
+                        format!("{:.4}", effect[i]),
+                        format!("[{:.4}, {:.4}]", lo[i], hi[i]),
+                    ]);
+                }
+            }
+        }
+    }
+    Ok(Table {
+        name: "tests".into(),
+        title: format!("Paired tests against {}", study.label(&study.baseline)),
+        rows,
+    })
+}

@@ -4,13 +4,19 @@
 //! Panels: (a) per-metric epoch progression with 95% bootstrap bands, (b) final-epoch paired
 //! comparison with the p-value, (c) metrics tables against the baseline, (d) specifications,
 //! (e) confusion matrices summed over folds, (f) one-vs-rest ROC curves, (g) the critical-difference
-//! diagram when three or more archs are compared. Same inputs give byte-identical files.
+//! diagram when three or more archs are compared; `<metric>_overview` puts (a) and (b) side by side.
+//! Same inputs give byte-identical files.
 
+pub mod cd;
 pub mod comparison;
+pub mod confusion;
 pub mod html;
 pub mod metrics_table;
+pub mod overview;
 pub mod plot;
+pub mod predictions;
 pub mod progression;
+pub mod roc;
 pub mod specs;
 
 use std::collections::BTreeMap;
@@ -23,7 +29,7 @@ use crate::frame::Frame;
 use crate::kind::{parse_params, InputPort, OutputPort, StageKind, TaskContext};
 use crate::significance::paired::Paired;
 use crate::significance::TESTS;
-use crate::tables::{read_epochs, EpochRow};
+use crate::tables::{read_epochs, read_predictions, EpochRow};
 use html::Section;
 
 /// Parameters of `report`.
@@ -372,25 +378,71 @@ pub fn build(
         )?;
         sections.push(Section::Table(table));
     }
+    sections.push(Section::Table(metrics_table::tests_table(
+        &study,
+        &params.metrics,
+    )?));
     for (i, metric) in params.metrics.iter().enumerate() {
         let paired = Paired::from_rows(&study.finals, metric, inputs.finals)?;
         sections.push(Section::Heading(format!(
             "{} on the validation set",
             metric_label(metric)
         )));
-        let fig = progression::Progression::new(&study, metric);
+        let progression = progression::Progression::new(&study, metric);
         sections.push(Section::Figure(plot::render(
-            &fig,
+            &progression,
             outputs.figures,
             &format!("{metric}_progression"),
         )?));
-        let fig = comparison::Comparison::new(&study, &paired);
+        let comparison = comparison::Comparison::new(&study, &paired);
         sections.push(Section::Figure(plot::render(
-            &fig,
+            &comparison,
             outputs.figures,
             &format!("{metric}_comparison"),
         )?));
+        let overview = overview::Overview {
+            progression,
+            comparison,
+        };
+        plot::render(&overview, outputs.figures, &format!("{metric}_overview"))?;
+        if let Some(fig) = cd::CriticalDifference::new(&study, &paired) {
+            sections.push(Section::Figure(plot::render(
+                &fig,
+                outputs.figures,
+                &format!("{metric}_critical_difference"),
+            )?));
+        }
         progress(i as u64 + 1, total, format!("{metric} panels"));
+    }
+    if let Some(path) = inputs.predictions {
+        let rows = read_predictions(path)?;
+        let chosen = predictions::final_predictions(&study, &rows);
+        if chosen.iter().any(|(_, r)| !r.is_empty()) {
+            sections.push(Section::Heading(
+                "Final-epoch predictions (summed over folds)".into(),
+            ));
+            let fig = confusion::Confusion {
+                matrices: chosen
+                    .iter()
+                    .map(|(a, r)| (study.label(a), confusion::confusion(r)))
+                    .collect(),
+            };
+            sections.push(Section::Figure(plot::render(
+                &fig,
+                outputs.figures,
+                "confusion",
+            )?));
+            let fig = roc::Roc {
+                curves: chosen
+                    .iter()
+                    .map(|(a, r)| {
+                        let curves = (0..3).map(|k| roc::roc_curve(r, k)).collect();
+                        (study.label(a), curves)
+                    })
+                    .collect(),
+            };
+            sections.push(Section::Figure(plot::render(&fig, outputs.figures, "roc")?));
+        }
     }
     if let Some(path) = inputs.specs {
         let table = specs::specs_table(&study, &specs::read_specs(path)?);

@@ -1,6 +1,16 @@
 //! The `significance` stage kind: paired tests of every architecture against a baseline on the
 //! per-fold final metrics, with Holm adjustment, bootstrap confidence intervals, and the Friedman test
 //! with the Nemenyi critical difference when three or more architectures are compared.
+//!
+//! Tests table, one row per (metric, arch, test), differences taken as arch - baseline per fold:
+//! - `wilcoxon`: statistic min(R+, R-) and p-value as `scipy.stats.wilcoxon` defaults; effect size the
+//!   matched-pairs rank-biserial correlation.
+//! - `t_test`: paired t (`scipy.stats.ttest_rel`); effect size Cohen's d_z (mean / sd of differences).
+//! - `nadeau_bengio`: the corrected resampled t; effect size d_z.
+//!
+//! `p_adjusted` is Holm's adjustment over the archs compared with the baseline, per metric and test.
+//! `ci_low`/`ci_high` are the seeded percentile bootstrap CI (1 - alpha) of the mean difference, the
+//! same on the three rows of a (metric, arch).
 
 pub mod bootstrap;
 pub mod friedman;

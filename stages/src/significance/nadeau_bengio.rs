@@ -33,7 +33,7 @@ mod tests {
         let plain = paired_t(&d);
         let corrected = corrected_t(&d, None);
         // plain t uses var/k; corrected uses (1/k + 1/(k-1)) var: ratio sqrt((1/6) / (1/6 + 1/5)).
-        let factor = ((1.0 / 6.0) / (1.0 / 6.0 + 1.0 / 5.0) as f64).sqrt();
+        let factor = ((1.0f64 / 6.0) / (1.0 / 6.0 + 1.0 / 5.0)).sqrt();
         assert!((corrected.statistic - plain.statistic * factor).abs() < 1e-12);
         assert!(corrected.p_value > plain.p_value);
     }
