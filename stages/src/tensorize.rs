@@ -253,6 +253,26 @@ fn partitions(regions: &Regions, size: i64) -> Vec<Partition> {
     out
 }
 
+/// Most bases one unit of partitions spans: the size of a BAI linear-index bin.
+const UNIT_SPAN: i64 = 16_384;
+
+/// Runs of consecutive partitions on one contig spanning at most [`UNIT_SPAN`] bp, read from the BAM
+/// with one query.
+fn units(parts: &[Partition]) -> Vec<&[Partition]> {
+    let mut out = Vec::new();
+    let mut begin = 0;
+    for i in 1..=parts.len() {
+        let split = i == parts.len()
+            || parts[i].contig != parts[begin].contig
+            || parts[i].end - parts[begin].start > UNIT_SPAN;
+        if split {
+            out.push(&parts[begin..i]);
+            begin = i;
+        }
+    }
+    out
+}
+
 /// Per-thread file handles.
 struct Readers {
     bam: bam::io::Reader<bgzf::io::Reader<File>>,
@@ -332,8 +352,8 @@ fn query_reads(
     contig: &str,
     start: i64,
     end: i64,
-    min_mapq: u8,
 ) -> Result<Vec<AlignedRead>> {
+    let min_mapq = shared.settings.thresholds.min_mapping_quality;
     let start = start.max(0);
     if start >= end {
         return Ok(Vec::new());
@@ -362,20 +382,22 @@ fn query_reads(
     Ok(out)
 }
 
-/// Examples of one partition, in order.
-fn process(shared: &Shared, p: &Partition, readers: &mut Readers) -> Result<(usize, Vec<Example>)> {
+/// Examples of one partition, in order, from `unit_reads` (the reads of its unit, in file order).
+fn process(
+    shared: &Shared,
+    p: &Partition,
+    unit_reads: &[AlignedRead],
+    readers: &mut Readers,
+) -> Result<(usize, Vec<Example>)> {
     let s = &shared.settings;
     let g = s.geometry;
     let buffer = READ_OVERLAP_BUFFER_BP;
-    let mut reads = query_reads(
-        readers,
-        shared,
-        &p.contig,
-        p.start - buffer,
-        p.end + buffer,
-        s.thresholds.min_mapping_quality,
-    )?;
-    let slice_for = |reads: &[AlignedRead], end: i64| {
+    let (lo_pos, hi_pos) = ((p.start - buffer).max(0), p.end + buffer);
+    let mut reads: Vec<&AlignedRead> = unit_reads
+        .iter()
+        .filter(|r| r.overlaps(lo_pos, hi_pos))
+        .collect();
+    let slice_for = |reads: &[&AlignedRead], end: i64| {
         let lo = reads.iter().map(|r| r.start).min().unwrap_or(p.start);
         let hi = reads.iter().map(|r| r.end).max().unwrap_or(end);
         (lo.min(p.start - g.half()), hi.max(end + g.half() + 1))
@@ -404,20 +426,16 @@ fn process(shared: &Shared, p: &Partition, readers: &mut Readers) -> Result<(usi
         .collect();
     // Long deletions reach past the reads fetched for counting: fetch the reads that start after them.
     let max_end = candidates.iter().map(Candidate::end).max().unwrap_or(p.end);
-    if max_end > p.end {
-        let extra = query_reads(
-            readers,
-            shared,
-            &p.contig,
-            p.end + buffer,
-            max_end + buffer,
-            s.thresholds.min_mapping_quality,
-        )?;
-        reads.extend(extra.into_iter().filter(|r| r.start >= p.end + buffer));
+    let extra = if max_end > p.end {
+        query_reads(readers, shared, &p.contig, hi_pos, max_end + buffer)?
+    } else {
+        Vec::new()
+    };
+    if !extra.is_empty() {
+        reads.extend(extra.iter().filter(|r| r.start >= hi_pos));
         let (lo, hi) = slice_for(&reads, max_end);
         reference = readers.reference.slice(&p.contig, lo, hi)?;
     }
-    let read_refs: Vec<&AlignedRead> = reads.iter().collect();
     let mut examples = Vec::new();
     for c in &candidates {
         let truth = truth_records.iter().find(|t| t.start == c.start);
@@ -441,7 +459,7 @@ fn process(shared: &Shared, p: &Partition, readers: &mut Readers) -> Result<(usi
                     supports[r] = true;
                 }
             }
-            let image = pileup.draw(&read_refs, &|i| supports[i]);
+            let image = pileup.draw(&reads, &|i| supports[i]);
             let alt = alt_indices
                 .iter()
                 .map(|&a| c.alts[a].as_str())
@@ -532,14 +550,40 @@ pub fn tensorize(
         candidates: 0,
         examples: 0,
     };
-    let batch = threads.max(1) * 4;
-    for (done, chunk) in parts.chunks(batch).enumerate() {
-        let results: Vec<Result<(usize, Vec<Example>)>> = pool.install(|| {
+    let units = units(&parts);
+    let batch = threads.max(1) * 2;
+    let mut finished = 0u64;
+    for chunk in units.chunks(batch) {
+        // One BAM query per unit (BAI's 16 kb linear bins make per-partition queries re-read the
+        // same blocks), then every partition of the batch in parallel.
+        let unit_reads: Vec<Result<Vec<AlignedRead>>> = pool.install(|| {
             chunk
                 .par_iter()
-                .map(|p| {
+                .map(|u| {
+                    let (first, last) = (&u[0], &u[u.len() - 1]);
+                    shared.with_readers(|r| {
+                        query_reads(
+                            r,
+                            &shared,
+                            &first.contig,
+                            first.start - READ_OVERLAP_BUFFER_BP,
+                            last.end + READ_OVERLAP_BUFFER_BP,
+                        )
+                    })
+                })
+                .collect()
+        });
+        let unit_reads = unit_reads.into_iter().collect::<Result<Vec<_>>>()?;
+        let jobs: Vec<(&Partition, &[AlignedRead])> = chunk
+            .iter()
+            .zip(&unit_reads)
+            .flat_map(|(u, reads)| u.iter().map(move |p| (p, reads.as_slice())))
+            .collect();
+        let results: Vec<Result<(usize, Vec<Example>)>> = pool.install(|| {
+            jobs.par_iter()
+                .map(|(p, reads)| {
                     shared
-                        .with_readers(|r| process(&shared, p, r))
+                        .with_readers(|r| process(&shared, p, reads, r))
                         .with_context(|| {
                             format!("partition {}:{}-{}", p.contig, p.start + 1, p.end)
                         })
@@ -554,7 +598,7 @@ pub fn tensorize(
                 summary.examples += 1;
             }
         }
-        let finished = (done * batch + chunk.len()) as u64;
+        finished += jobs.len() as u64;
         progress.update(
             finished,
             parts.len() as u64,
