@@ -8,6 +8,7 @@
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use pipe_stages::examples::ExamplesFile;
 use pipe_stages::tensorize::{tensorize, Inputs, Params};
 use pipe_stages::ProgressSink;
 
@@ -45,8 +46,13 @@ fn bench(c: &mut Criterion) {
             return;
         }
     };
+    let labels: Vec<Option<i8>> = ExamplesFile::open(&path)
+        .and_then(|f| f.read_all())
+        .map(|all| all.into_iter().map(|e| e.label).collect())
+        .unwrap_or_default();
+    let truth = labels.iter().filter(|l| l.is_some_and(|l| l > 0)).count();
     println!(
-        "{REGION}: {} confident candidates, {} examples",
+        "{REGION}: {} confident candidate sites ({truth} of their examples labelled het or hom-alt), {} examples",
         summary.candidates, summary.examples
     );
     let mut group = c.benchmark_group("tensorize");

@@ -10,6 +10,7 @@
 //! thresholds for substitutions and the indel thresholds otherwise. The passing alleles at a position
 //! form one candidate, multi-allelic when several pass.
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 
 use crate::pileup::read::AlignedRead;
@@ -139,8 +140,8 @@ fn observations(
 
 /// Candidates starting in `[start, end)`, from `reads` (already filtered) against `reference`, which
 /// must cover `[start, end)` plus the longest deletion. Sorted by position.
-pub fn find_candidates(
-    reads: &[AlignedRead],
+pub fn find_candidates<R: Borrow<AlignedRead>>(
+    reads: &[R],
     reference: &ReferenceSlice,
     start: i64,
     end: i64,
@@ -149,6 +150,7 @@ pub fn find_candidates(
     let span = (end - start).max(0) as usize;
     let mut at: Vec<Vec<(usize, Observation)>> = vec![Vec::new(); span];
     for (r, read) in reads.iter().enumerate() {
+        let read = read.borrow();
         if !read.overlaps(start, end) {
             continue;
         }

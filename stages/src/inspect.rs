@@ -167,3 +167,60 @@ pub fn render_example_png(example: &Example, shape: &ImageShape, out: &Path) -> 
         .with_context(|| format!("cannot write {}", out.display()))?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(path: &Path) -> (usize, usize, Vec<u8>) {
+        let decoder = png::Decoder::new(std::io::BufReader::new(File::open(path).unwrap()));
+        let mut reader = decoder.read_info().unwrap();
+        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut buf).unwrap();
+        assert_eq!(info.color_type, png::ColorType::Rgb);
+        buf.truncate(info.buffer_size());
+        (info.width as usize, info.height as usize, buf)
+    }
+
+    #[test]
+    fn panels_show_each_channel_as_gray_levels() {
+        let shape = ImageShape {
+            height: 4,
+            width: 5,
+            channels: vec!["a".into(), "b".into()],
+        };
+        let image: Vec<u8> = (0..40).map(|i| (i * 6) as u8).collect();
+        let example = Example {
+            id: "chr1:10:A>C".into(),
+            sample: "s".into(),
+            chrom: "chr1".into(),
+            pos: 9,
+            ref_allele: "A".into(),
+            alt: "C".into(),
+            label: Some(1),
+            image: image.clone(),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("x.png");
+        render_example_png(&example, &shape, &out).unwrap();
+        let (w, h, rgb) = decode(&out);
+        assert_eq!((w, h), (GAP + 2 * (5 + GAP), BAR + 4 + BAR + GAP));
+        for ch in 0..2 {
+            for row in 0..4 {
+                for col in 0..5 {
+                    let (x, y) = (GAP + ch * (5 + GAP) + col, BAR + row);
+                    let v = image[(row * 5 + col) * 2 + ch];
+                    assert_eq!(&rgb[(y * w + x) * 3..(y * w + x) * 3 + 3], &[v, v, v]);
+                }
+            }
+        }
+        // The title bar has text pixels.
+        assert!(rgb[..BAR * w * 3].chunks(3).any(|p| p == TEXT));
+        let mut bad = example.clone();
+        bad.image.pop();
+        let err = render_example_png(&bad, &shape, &out)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("39 bytes"), "{err}");
+    }
+}

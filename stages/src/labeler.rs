@@ -105,6 +105,16 @@ impl Regions {
             .flat_map(|(c, v)| v.iter().map(move |&(s, e)| (c.as_str(), s, e)))
     }
 
+    /// Contigs with intervals, in name order.
+    pub fn contigs(&self) -> impl Iterator<Item = &str> {
+        self.by_contig.keys().map(String::as_str)
+    }
+
+    /// The intervals of `contig`, sorted.
+    pub fn intervals(&self, contig: &str) -> &[(i64, i64)] {
+        self.by_contig.get(contig).map_or(&[], Vec::as_slice)
+    }
+
     /// Whether there are no intervals.
     pub fn is_empty(&self) -> bool {
         self.by_contig.is_empty()

@@ -228,15 +228,16 @@ struct Partition {
     allowed: Vec<(i64, i64)>,
 }
 
-/// Grid cells of `size` bp that `regions` touch, each with the parts of the regions inside it.
-fn partitions(regions: &Regions, size: i64) -> Vec<Partition> {
+/// Grid cells of `size` bp of `contig` that `regions` touch, each with the parts of the regions
+/// inside it.
+fn partitions(regions: &Regions, contig: &str, size: i64) -> Vec<Partition> {
     let mut out: Vec<Partition> = Vec::new();
-    for (contig, s, e) in regions.iter() {
+    for &(s, e) in regions.intervals(contig) {
         let mut cell = s.div_euclid(size);
         while cell * size < e {
             let (lo, hi) = ((cell * size).max(s), ((cell + 1) * size).min(e));
             match out.last_mut() {
-                Some(p) if p.contig == contig && p.start.div_euclid(size) == cell => {
+                Some(p) if p.start.div_euclid(size) == cell => {
                     p.end = hi;
                     p.allowed.push((lo, hi));
                 }
@@ -248,6 +249,26 @@ fn partitions(regions: &Regions, size: i64) -> Vec<Partition> {
                 }),
             }
             cell += 1;
+        }
+    }
+    out
+}
+
+/// Most bases one unit of partitions spans: the size of a BAI linear-index bin.
+const UNIT_SPAN: i64 = 16_384;
+
+/// Runs of consecutive partitions on one contig spanning at most [`UNIT_SPAN`] bp, read from the BAM
+/// with one query.
+fn units(parts: &[Partition]) -> Vec<&[Partition]> {
+    let mut out = Vec::new();
+    let mut begin = 0;
+    for i in 1..=parts.len() {
+        let split = i == parts.len()
+            || parts[i].contig != parts[begin].contig
+            || parts[i].end - parts[begin].start > UNIT_SPAN;
+        if split {
+            out.push(&parts[begin..i]);
+            begin = i;
         }
     }
     out
@@ -332,8 +353,8 @@ fn query_reads(
     contig: &str,
     start: i64,
     end: i64,
-    min_mapq: u8,
 ) -> Result<Vec<AlignedRead>> {
+    let min_mapq = shared.settings.thresholds.min_mapping_quality;
     let start = start.max(0);
     if start >= end {
         return Ok(Vec::new());
@@ -362,20 +383,22 @@ fn query_reads(
     Ok(out)
 }
 
-/// Examples of one partition, in order.
-fn process(shared: &Shared, p: &Partition, readers: &mut Readers) -> Result<(usize, Vec<Example>)> {
+/// Examples of one partition, in order, from `unit_reads` (the reads of its unit, in file order).
+fn process(
+    shared: &Shared,
+    p: &Partition,
+    unit_reads: &[AlignedRead],
+    readers: &mut Readers,
+) -> Result<(usize, Vec<Example>)> {
     let s = &shared.settings;
     let g = s.geometry;
     let buffer = READ_OVERLAP_BUFFER_BP;
-    let mut reads = query_reads(
-        readers,
-        shared,
-        &p.contig,
-        p.start - buffer,
-        p.end + buffer,
-        s.thresholds.min_mapping_quality,
-    )?;
-    let slice_for = |reads: &[AlignedRead], end: i64| {
+    let (lo_pos, hi_pos) = ((p.start - buffer).max(0), p.end + buffer);
+    let mut reads: Vec<&AlignedRead> = unit_reads
+        .iter()
+        .filter(|r| r.overlaps(lo_pos, hi_pos))
+        .collect();
+    let slice_for = |reads: &[&AlignedRead], end: i64| {
         let lo = reads.iter().map(|r| r.start).min().unwrap_or(p.start);
         let hi = reads.iter().map(|r| r.end).max().unwrap_or(end);
         (lo.min(p.start - g.half()), hi.max(end + g.half() + 1))
@@ -404,20 +427,16 @@ fn process(shared: &Shared, p: &Partition, readers: &mut Readers) -> Result<(usi
         .collect();
     // Long deletions reach past the reads fetched for counting: fetch the reads that start after them.
     let max_end = candidates.iter().map(Candidate::end).max().unwrap_or(p.end);
-    if max_end > p.end {
-        let extra = query_reads(
-            readers,
-            shared,
-            &p.contig,
-            p.end + buffer,
-            max_end + buffer,
-            s.thresholds.min_mapping_quality,
-        )?;
-        reads.extend(extra.into_iter().filter(|r| r.start >= p.end + buffer));
+    let extra = if max_end > p.end {
+        query_reads(readers, shared, &p.contig, hi_pos, max_end + buffer)?
+    } else {
+        Vec::new()
+    };
+    if !extra.is_empty() {
+        reads.extend(extra.iter().filter(|r| r.start >= hi_pos));
         let (lo, hi) = slice_for(&reads, max_end);
         reference = readers.reference.slice(&p.contig, lo, hi)?;
     }
-    let read_refs: Vec<&AlignedRead> = reads.iter().collect();
     let mut examples = Vec::new();
     for c in &candidates {
         let truth = truth_records.iter().find(|t| t.start == c.start);
@@ -441,7 +460,7 @@ fn process(shared: &Shared, p: &Partition, readers: &mut Readers) -> Result<(usi
                     supports[r] = true;
                 }
             }
-            let image = pileup.draw(&read_refs, &|i| supports[i]);
+            let image = pileup.draw(&reads, &|i| supports[i]);
             let alt = alt_indices
                 .iter()
                 .map(|&a| c.alts[a].as_str())
@@ -502,7 +521,13 @@ pub fn tensorize(
         Some(s) => s.clone(),
         None => sample_name(&header, &inputs.reads),
     };
-    let parts = partitions(&regions, params.partition_size);
+    let mut contigs: Vec<String> = regions.contigs().map(str::to_string).collect();
+    contigs.sort_by_key(|c| header.reference_sequences().get_index_of(c.as_bytes()));
+    let size = params.partition_size;
+    let total: usize = contigs
+        .iter()
+        .map(|c| partitions(&regions, c, size).len())
+        .sum();
     let shape = ImageShape {
         height: settings.geometry.height,
         width: settings.geometry.width,
@@ -528,38 +553,67 @@ pub fn tensorize(
         .context("cannot start the worker threads")?;
     let mut writer = ExamplesWriter::create(out, shape, "bam")?;
     let mut summary = Summary {
-        partitions: parts.len(),
+        partitions: total,
         candidates: 0,
         examples: 0,
     };
-    let batch = threads.max(1) * 4;
-    for (done, chunk) in parts.chunks(batch).enumerate() {
-        let results: Vec<Result<(usize, Vec<Example>)>> = pool.install(|| {
-            chunk
-                .par_iter()
-                .map(|p| {
-                    shared
-                        .with_readers(|r| process(&shared, p, r))
-                        .with_context(|| {
-                            format!("partition {}:{}-{}", p.contig, p.start + 1, p.end)
+    let batch = threads.max(1) * 2;
+    let mut finished = 0u64;
+    // Partitions are made contig by contig so a whole genome never holds millions of them at once.
+    for contig in &contigs {
+        let parts = partitions(&regions, contig, size);
+        for chunk in units(&parts).chunks(batch) {
+            // One BAM query per unit (BAI's 16 kb linear bins make per-partition queries re-read the
+            // same blocks), then every partition of the batch in parallel.
+            let unit_reads: Vec<Result<Vec<AlignedRead>>> = pool.install(|| {
+                chunk
+                    .par_iter()
+                    .map(|u| {
+                        let (first, last) = (&u[0], &u[u.len() - 1]);
+                        shared.with_readers(|r| {
+                            query_reads(
+                                r,
+                                &shared,
+                                &first.contig,
+                                first.start - READ_OVERLAP_BUFFER_BP,
+                                last.end + READ_OVERLAP_BUFFER_BP,
+                            )
                         })
-                })
-                .collect()
-        });
-        for result in results {
-            let (candidates, examples) = result?;
-            summary.candidates += candidates;
-            for e in examples {
-                writer.push(e)?;
-                summary.examples += 1;
+                    })
+                    .collect()
+            });
+            let unit_reads = unit_reads.into_iter().collect::<Result<Vec<_>>>()?;
+            let jobs: Vec<(&Partition, &[AlignedRead])> = chunk
+                .iter()
+                .zip(&unit_reads)
+                .flat_map(|(u, reads)| u.iter().map(move |p| (p, reads.as_slice())))
+                .collect();
+            let results: Vec<Result<(usize, Vec<Example>)>> = pool.install(|| {
+                jobs.par_iter()
+                    .map(|(p, reads)| {
+                        shared
+                            .with_readers(|r| process(&shared, p, reads, r))
+                            .with_context(|| {
+                                format!("partition {}:{}-{}", p.contig, p.start + 1, p.end)
+                            })
+                    })
+                    .collect()
+            });
+            for result in results {
+                let (candidates, examples) = result?;
+                summary.candidates += candidates;
+                for e in examples {
+                    writer.push(e)?;
+                    summary.examples += 1;
+                }
             }
+            finished += jobs.len() as u64;
+            progress.update(
+                finished,
+                total as u64,
+                format!("{} examples", summary.examples),
+            );
         }
-        let finished = (done * batch + chunk.len()) as u64;
-        progress.update(
-            finished,
-            parts.len() as u64,
-            format!("{} examples", summary.examples),
-        );
     }
     writer.finish()?;
     Ok(summary)
@@ -954,5 +1008,32 @@ mod tests {
         Tensorize
             .check(&serde_json::json!({"regions": ["chr20:1-100"], "channels": ["haplotype"]}))
             .unwrap();
+    }
+
+    #[test]
+    fn partitions_follow_the_grid_and_units_span_at_most_16_kb() {
+        let regions = Regions::from_intervals([
+            ("c".to_string(), 950, 1200),
+            ("c".to_string(), 1500, 1600),
+            ("c".to_string(), 5000, 40_000),
+        ]);
+        let parts = partitions(&regions, "c", 1000);
+        let spans: Vec<(i64, i64, usize)> = parts
+            .iter()
+            .map(|p| (p.start, p.end, p.allowed.len()))
+            .collect();
+        assert_eq!(
+            spans[..3],
+            [(950, 1000, 1), (1000, 1600, 2), (5000, 6000, 1)]
+        );
+        assert_eq!(parts.len(), 2 + 35);
+        let units = units(&parts);
+        assert!(units
+            .iter()
+            .all(|u| u[u.len() - 1].end - u[0].start <= UNIT_SPAN));
+        assert_eq!(units.iter().map(|u| u.len()).sum::<usize>(), parts.len());
+        // 950..17000 fits in 16,384 bp; 17000-18000 does not.
+        assert_eq!(units[0].len(), 2 + 12);
+        assert_eq!(units[1][0].start, 17_000);
     }
 }

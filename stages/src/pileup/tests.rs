@@ -290,7 +290,7 @@ fn soft_clips_draw_nothing() {
         seq,
         ..Spec::default()
     });
-    let image = draw(&[r], &WGS_CHANNELS, &[false]);
+    let image = draw(&[r], &ALL8, &[false]);
     for pos in 490..500 {
         assert!(
             image.pixel(5, col(pos)).iter().all(|&v| v == 0),
@@ -302,6 +302,12 @@ fn soft_clips_draw_nothing() {
         base_value(reference().base(500))
     );
     assert_eq!(image.pixel(5, col(500))[5], 50);
+    assert_eq!(image.pixel(5, col(500))[7], 0, "no HP tag: haplotype 0");
+    assert_eq!(
+        image.pixel(0, col(500))[7],
+        0,
+        "haplotype reference rows are 0"
+    );
 }
 
 #[test]
