@@ -16,6 +16,7 @@ pub mod pileup;
 pub mod registry;
 pub mod report;
 pub mod significance;
+pub mod simulate;
 pub mod sources;
 pub mod summarize;
 pub mod tables;

@@ -13,6 +13,7 @@ pub fn find(name: &str) -> Option<&'static dyn StageKind> {
 }
 
 static KINDS: &[&dyn StageKind] = &[
+    &crate::simulate::Simulate,
     &crate::tensorize::Tensorize,
     &crate::summarize::Summarize,
     &crate::sources::FromTfrecord,
