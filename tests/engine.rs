@@ -369,6 +369,10 @@ fn dag_show_runs_and_gc() {
     assert!(p.ran_in_last_run().is_empty());
 }
 
+fn tmp_has_entries(dir: &std::path::Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some())
+}
+
 #[test]
 fn interrupt_publishes_nothing_partial_and_rerun_resumes() {
     let p = Project::new();
@@ -384,7 +388,14 @@ stages:
 "#,
     );
     let child = p.pipe().args(["run", "i.yaml", "-j", "2"]).spawn().unwrap();
-    std::thread::sleep(Duration::from_millis(800));
+    // Interrupt only once workers are computing (a task folder exists under
+    // cache/.tmp): a cold debug build on a slow machine takes a while to start.
+    let waiting = Instant::now();
+    while !tmp_has_entries(&p.path().join("cache/.tmp")) {
+        assert!(waiting.elapsed() < Duration::from_secs(60), "no task started");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(300));
     // SAFETY: sends SIGINT (as Ctrl-C does) to the child we started.
     unsafe {
         libc::kill(child.id() as i32, libc::SIGINT);
