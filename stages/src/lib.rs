@@ -8,5 +8,6 @@ pub mod examples;
 pub mod kind;
 pub mod registry;
 pub mod tables;
+pub mod train;
 
 pub use kind::{parse_params, InputPort, OutputPort, ProgressSink, StageKind, TaskContext};

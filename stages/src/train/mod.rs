@@ -1,0 +1,7 @@
+//! The `train` stage kind: one architecture on one cross-validation fold.
+//!
+//! The pure-Rust parts (metrics, TensorBoard event files, parameters) build without libtorch; the
+//! training loop, data loader and checkpoints need the `torch` feature.
+
+pub mod metrics;
+pub mod tensorboard;
