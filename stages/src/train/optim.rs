@@ -152,3 +152,71 @@ impl Optimizer {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::{Device, Kind};
+
+    const TORCH: &str = r#"
+import json, sys, torch
+out = {}
+for name, make in [("adam", lambda p: torch.optim.Adam(p, lr=0.1, weight_decay=0.01)),
+                   ("adamw", lambda p: torch.optim.AdamW(p, lr=0.1, weight_decay=0.01)),
+                   ("sgd", lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, weight_decay=0.01))]:
+    w = torch.tensor([0.5, -1.0, 2.0], requires_grad=True)
+    opt = make([w])
+    for t in range(6):
+        opt.zero_grad()
+        (((w - torch.tensor([1.0, 2.0, 3.0])) ** 2) * torch.tensor([1.0, 2.0, 3.0])).sum().backward()
+        opt.step()
+    out[name] = w.tolist()
+print(json.dumps(out))
+"#;
+
+    #[test]
+    fn updates_match_pytorch() {
+        let Some(python) = std::env::var_os("PIPE_PYTHON") else {
+            eprintln!("skipping: PIPE_PYTHON is not set (needs torch)");
+            return;
+        };
+        let out = std::process::Command::new(python)
+            .args(["-c", TORCH])
+            .output()
+            .unwrap();
+        if !out.status.success() {
+            eprintln!("skipping: PIPE_PYTHON cannot run torch");
+            return;
+        }
+        let expected: std::collections::HashMap<String, Vec<f64>> =
+            serde_json::from_slice(&out.stdout).unwrap();
+        for (name, kind) in [
+            ("adam", OptimizerKind::Adam),
+            ("adamw", OptimizerKind::Adamw),
+            ("sgd", OptimizerKind::Sgd),
+        ] {
+            let vs = nn::VarStore::new(Device::Cpu);
+            let w = vs
+                .root()
+                .var_copy("w", &Tensor::from_slice(&[0.5f32, -1.0, 2.0]));
+            let target = Tensor::from_slice(&[1.0f32, 2.0, 3.0]);
+            let scale = Tensor::from_slice(&[1.0f32, 2.0, 3.0]);
+            let mut opt = Optimizer::new(&vs, kind, 0.01, 0.9);
+            for _ in 0..6 {
+                opt.zero_grad();
+                ((&w - &target).square() * &scale)
+                    .sum(Kind::Float)
+                    .backward();
+                opt.step(0.1);
+            }
+            let got: Vec<f64> = Vec::try_from(w.to_kind(Kind::Double)).unwrap();
+            for (g, e) in got.iter().zip(&expected[name]) {
+                assert!(
+                    (g - e).abs() < 1e-5,
+                    "{name}: {got:?} vs torch {:?}",
+                    expected[name]
+                );
+            }
+        }
+    }
+}
