@@ -229,3 +229,23 @@ fn bad_folds_are_clear_errors() {
         "{err}"
     );
 }
+
+#[test]
+fn early_stopping_ends_training_and_keeps_the_best_epoch() {
+    let _guard = TORCH.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = fixture(dir.path(), mixed);
+    let mut p = params(8);
+    // A learning rate this small leaves the weights, hence validation F1, unchanged: no improvement.
+    p["lr"] = 1e-12.into();
+    p["early_stopping"] = serde_json::json!({"metric": "f1", "patience": 2});
+    let out = dir.path().join("out");
+    let ctx = context(&inputs, &out, &dir.path().join("state"), p);
+    trainer::run(&ctx, TINY).unwrap();
+    let rows = read_epochs(&out.join("epochs.parquet")).unwrap();
+    assert_eq!(rows.len(), 6, "stopped after epoch 3 of 8");
+    let predictions = read_predictions(&out.join("predictions.parquet")).unwrap();
+    let mut epochs: Vec<i32> = predictions.iter().map(|r| r.epoch).collect();
+    epochs.dedup();
+    assert_eq!(epochs, vec![2, 0], "last epoch, then the best (first) one");
+}
