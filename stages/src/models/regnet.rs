@@ -1,7 +1,7 @@
 //! RegNetY (timm's `regnet.py`): `regnety_002` .. `regnety_040`.
 
 use super::layers::{
-    global_avg_pool, make_divisible, Act, ConvBn, ConvSpec, Linear, SqueezeExcite,
+    global_avg_pool, Act, ConvBn, ConvSpec, Linear, SqueezeExcite,
 };
 use tch::nn::{self, ModuleT};
 use tch::Tensor;
@@ -64,7 +64,7 @@ impl RegNetConfig {
         }
         for (w, _, g) in &mut stages {
             *g = self.group_size.min(*w);
-            *w = make_divisible(*w as f64, *g, 0.0);
+            *w = (*w as f64 / *g as f64).round_ties_even() as i64 * *g;
         }
         stages
     }
