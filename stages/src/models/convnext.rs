@@ -92,12 +92,19 @@ impl Module for Block {
     }
 }
 
+/// A stage: an optional `downsample` (norm, strided convolution), then its `blocks`.
+#[derive(Debug)]
+struct Stage {
+    downsample: Option<(LayerNorm, Conv)>,
+    blocks: Vec<Block>,
+}
+
 /// A ConvNeXt: patchify `stem`, four `stages` (each but the first opening with a norm and a strided
 /// convolution), average pool, `head.norm`, `head.fc`.
 #[derive(Debug)]
 pub struct ConvNext {
     stem: (Conv, LayerNorm),
-    stages: Vec<(Option<(LayerNorm, Conv)>, Vec<Block>)>,
+    stages: Vec<Stage>,
     head_norm: LayerNorm,
     head_fc: Linear,
 }
@@ -128,7 +135,7 @@ impl ConvNext {
             let blocks = (0..depth)
                 .map(|b| Block::new(&(&s / "blocks" / b), c, cfg.conv_mlp))
                 .collect();
-            stages.push((downsample, blocks));
+            stages.push(Stage { downsample, blocks });
             c_in = c;
         }
         let head_norm = LayerNorm::new(&(p / "head" / "norm"), c_in, EPS, false);
@@ -145,11 +152,11 @@ impl ConvNext {
 impl ModuleT for ConvNext {
     fn forward_t(&self, xs: &Tensor, _train: bool) -> Tensor {
         let mut x = xs.apply(&self.stem.0).apply(&self.stem.1);
-        for (downsample, blocks) in &self.stages {
-            if let Some((norm, conv)) = downsample {
+        for stage in &self.stages {
+            if let Some((norm, conv)) = &stage.downsample {
                 x = x.apply(norm).apply(conv);
             }
-            for b in blocks {
+            for b in &stage.blocks {
                 x = x.apply(b);
             }
         }

@@ -47,12 +47,16 @@ enum Mixed {
     /// 1x1-3x3/2; 1x1-1x7-7x1-3x3/2; max pool.
     D([Vec<ConvBn>; 2]),
     /// 1x1; 1x1-(1x3, 3x1); 1x1-3x3-(1x3, 3x1); avg pool-1x1.
-    E {
-        branch1x1: ConvBn,
-        branch3x3: (ConvBn, [ConvBn; 2]),
-        branch3x3dbl: ([ConvBn; 2], [ConvBn; 2]),
-        branch_pool: ConvBn,
-    },
+    E(Box<MixedE>),
+}
+
+/// The branches of block E.
+#[derive(Debug)]
+struct MixedE {
+    branch1x1: ConvBn,
+    branch3x3: (ConvBn, [ConvBn; 2]),
+    branch3x3dbl: ([ConvBn; 2], [ConvBn; 2]),
+    branch_pool: ConvBn,
 }
 
 impl Mixed {
@@ -120,7 +124,7 @@ impl Mixed {
 
     fn e(p: &nn::Path, c_in: i64) -> Self {
         let (r13, r31) = (ConvSpec::rect(1, 3), ConvSpec::rect(3, 1));
-        Mixed::E {
+        Mixed::E(Box::new(MixedE {
             branch1x1: basic(p, "branch1x1", c_in, 320, k1()),
             branch3x3: (
                 basic(p, "branch3x3_1", c_in, 384, k1()),
@@ -140,7 +144,7 @@ impl Mixed {
                 ],
             ),
             branch_pool: basic(p, "branch_pool", c_in, 192, k1()),
-        }
+        }))
     }
 }
 
@@ -159,12 +163,13 @@ impl ModuleT for Mixed {
             Mixed::B([b3, bd]) | Mixed::D([b3, bd]) => {
                 vec![chain(xs, b3, t), chain(xs, bd, t), max_pool(xs)]
             }
-            Mixed::E {
-                branch1x1,
-                branch3x3,
-                branch3x3dbl,
-                branch_pool,
-            } => {
+            Mixed::E(e) => {
+                let MixedE {
+                    branch1x1,
+                    branch3x3,
+                    branch3x3dbl,
+                    branch_pool,
+                } = e.as_ref();
                 let x3 = xs.apply_t(&branch3x3.0, t);
                 let xd = chain(xs, &branch3x3dbl.0, t);
                 vec![

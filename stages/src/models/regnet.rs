@@ -1,8 +1,6 @@
 //! RegNetY (timm's `regnet.py`): `regnety_002` .. `regnety_040`.
 
-use super::layers::{
-    global_avg_pool, Act, ConvBn, ConvSpec, Linear, SqueezeExcite,
-};
+use super::layers::{global_avg_pool, Act, ConvBn, ConvSpec, Linear, SqueezeExcite};
 use tch::nn::{self, ModuleT};
 use tch::Tensor;
 
