@@ -146,16 +146,14 @@ impl nn::Module for Linear {
 }
 
 /// Batch norm over channels with the given epsilon (variables `weight`, `bias`, `running_mean`,
-/// `running_var`).
+/// `running_var`), initialised as torch does: weight 1, bias 0.
 pub(crate) fn batch_norm(p: &nn::Path, c: i64, eps: f64) -> nn::BatchNorm {
-    nn::batch_norm2d(
-        p,
-        c,
-        nn::BatchNormConfig {
-            eps,
-            ..Default::default()
-        },
-    )
+    let config = nn::BatchNormConfig {
+        eps,
+        ws_init: Init::Const(1.),
+        ..Default::default()
+    };
+    nn::batch_norm2d(p, c, config)
 }
 
 /// Layer norm over the channels of an NCHW tensor (timm's `LayerNorm2d`), or over the last dimension of
@@ -246,6 +244,17 @@ impl ConvBn {
     /// Creates the usual `p.conv` / `p.bn` pair.
     pub fn new(p: &nn::Path, c_in: i64, c_out: i64, spec: ConvSpec, eps: f64, act: Act) -> Self {
         Self::named(p, "conv", "bn", c_in, c_out, spec, eps, act)
+    }
+}
+
+impl ConvBn {
+    /// Sets the batch norm's weight to zero, so that a residual block starts as the identity (timm's
+    /// `zero_init_last`).
+    pub fn zero_init(self) -> Self {
+        if let Some(ws) = &self.bn.ws {
+            let _ = tch::no_grad(|| ws.shallow_clone().zero_());
+        }
+        self
     }
 }
 

@@ -240,4 +240,18 @@ mod tests {
         // Inception v3 needs at least 75x75 pixels: a smaller image is an error, not a panic.
         assert!(summarize("inception_v3", 7, 3, 32, 32).is_err());
     }
+
+    #[test]
+    fn batch_norms_start_at_one_and_last_residual_norm_at_zero() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let _model = build(&vs.root(), "regnety_002", 7, 3).unwrap_or_else(|e| panic!("{e}"));
+        let vars = vs.variables();
+        let value = |name: &str| {
+            let t = vars.get(name).unwrap_or_else(|| panic!("{name} missing"));
+            (t.min().double_value(&[]), t.max().double_value(&[]))
+        };
+        assert_eq!(value("stem.bn.weight"), (1.0, 1.0));
+        assert_eq!(value("s1.b1.conv1.bn.weight"), (1.0, 1.0));
+        assert_eq!(value("s1.b1.conv3.bn.weight"), (0.0, 0.0));
+    }
 }

@@ -87,7 +87,8 @@ impl Bottleneck {
                 ConvSpec::new(1, 1),
                 EPS,
                 Act::None,
-            ),
+            )
+            .zero_init(),
             downsample,
         }
     }
