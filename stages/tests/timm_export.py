@@ -1,13 +1,13 @@
 """Exports a timm model with the study's modification for the Rust parity test (timm_parity.rs).
 
-Usage: timm_export.py ARCH IN_CHANNELS NUM_CLASSES HEIGHT WIDTH OUT_DIR
+Usage: timm_export.py IN_CHANNELS NUM_CLASSES HEIGHT WIDTH OUT_DIR ARCH...
 
-Creates timm's ARCH (pretrained=False) with a fixed seed, replaces the first convolution by one taking
+For each ARCH (one process, so timm is imported once), creates timm's ARCH (pretrained=False) with a fixed seed, replaces the first convolution by one taking
 IN_CHANNELS channels (same out channels, kernel, stride, padding, bias setting) and the classifier by a
 Linear layer with NUM_CLASSES outputs, randomises the batch-norm statistics and layer scales so that
 every variable matters, and writes to OUT_DIR:
-  weights.safetensors  the state_dict without `num_batches_tracked`
-  io.safetensors       `input` (2 x IN_CHANNELS x HEIGHT x WIDTH) and eval-mode `logits`
+  ARCH.weights.safetensors  the state_dict without `num_batches_tracked`
+  ARCH.io.safetensors       `input` (2 x IN_CHANNELS x HEIGHT x WIDTH) and eval-mode `logits`
 """
 
 import sys
@@ -25,9 +25,7 @@ def replace(model, name, new):
     setattr(parent, last, new)
 
 
-def main():
-    arch, in_ch, classes, height, width, out_dir = sys.argv[1:]
-    in_ch, classes, height, width = int(in_ch), int(classes), int(height), int(width)
+def export(arch, in_ch, classes, height, width, out_dir):
     torch.manual_seed(0)
     model = timm.create_model(arch, pretrained=False)
     first = model.pretrained_cfg["first_conv"]
@@ -50,8 +48,14 @@ def main():
     with torch.no_grad():
         logits = model(x)
     state = {k: v.contiguous() for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
-    save_file(state, f"{out_dir}/weights.safetensors")
-    save_file({"input": x, "logits": logits}, f"{out_dir}/io.safetensors")
+    save_file(state, f"{out_dir}/{arch}.weights.safetensors")
+    save_file({"input": x, "logits": logits}, f"{out_dir}/{arch}.io.safetensors")
+
+
+def main():
+    in_ch, classes, height, width, out_dir, *archs = sys.argv[1:]
+    for arch in archs:
+        export(arch, int(in_ch), int(classes), int(height), int(width), out_dir)
 
 
 if __name__ == "__main__":

@@ -22,25 +22,35 @@ fn python() -> Option<String> {
     }
 }
 
-/// Exports `arch` at 7 x `height` x `width` and returns the relative error of our logits against timm's.
-fn relative_error(python: &str, arch: &str, height: i64, width: i64) -> f64 {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
+const ARCHS: [&str; 5] = [
+    "inception_v3",
+    "regnety_002",
+    "resnext50_32x4d",
+    "efficientnet_b0",
+    "convnext_atto",
+];
+const HEIGHT: i64 = 100;
+const WIDTH: i64 = 221;
+
+/// Runs `timm_export.py` for every architecture of [`ARCHS`] at 7 x HEIGHT x WIDTH into `dir`.
+fn export(python: &str, dir: &Path) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/timm_export.py");
     let status = Command::new(python)
         .arg(&script)
-        .args([arch, "7", "3", &height.to_string(), &width.to_string()])
-        .arg(dir.path())
+        .args(["7", "3", &HEIGHT.to_string(), &WIDTH.to_string()])
+        .arg(dir)
+        .args(ARCHS)
         .status()
         .unwrap_or_else(|e| panic!("running {python} {}: {e}", script.display()));
-    assert!(
-        status.success(),
-        "{} failed for {arch}: {status}",
-        script.display()
-    );
+    assert!(status.success(), "{} failed: {status}", script.display());
+}
 
+/// Loads the exported weights of `arch` into our model by name and returns the relative error of our
+/// eval-mode logits against timm's.
+fn relative_error(dir: &Path, arch: &str) -> f64 {
     let mut vs = nn::VarStore::new(Device::Cpu);
     let model = models::build(&vs.root(), arch, 7, 3).unwrap_or_else(|e| panic!("{e}"));
-    let weights = dir.path().join("weights.safetensors");
+    let weights = dir.join(format!("{arch}.weights.safetensors"));
     let theirs: BTreeSet<String> = Tensor::read_safetensors(&weights)
         .unwrap_or_else(|e| panic!("{}: {e}", weights.display()))
         .into_iter()
@@ -60,7 +70,7 @@ fn relative_error(python: &str, arch: &str, height: i64, width: i64) -> f64 {
     vs.load(&weights)
         .unwrap_or_else(|e| panic!("{arch}: loading {}: {e}", weights.display()));
 
-    let io_path = dir.path().join("io.safetensors");
+    let io_path = dir.join(format!("{arch}.io.safetensors"));
     let io =
         Tensor::read_safetensors(&io_path).unwrap_or_else(|e| panic!("{}: {e}", io_path.display()));
     let get = |name: &str| {
@@ -82,21 +92,17 @@ fn relative_error(python: &str, arch: &str, height: i64, width: i64) -> f64 {
     );
     let err = (&logits - &expected).abs().max().double_value(&[])
         / expected.abs().max().double_value(&[]);
-    println!("{arch} 7x{height}x{width}: relative error {err:.3e}");
+    println!("{arch} 7x{HEIGHT}x{WIDTH}: relative error {err:.3e}");
     err
 }
 
 #[test]
 fn smallest_variants_match_timm() {
     let Some(python) = python() else { return };
-    for (arch, h, w) in [
-        ("inception_v3", 100, 221),
-        ("regnety_002", 100, 221),
-        ("resnext50_32x4d", 100, 221),
-        ("efficientnet_b0", 100, 221),
-        ("convnext_atto", 100, 221),
-    ] {
-        let err = relative_error(&python, arch, h, w);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
+    export(&python, dir.path());
+    for arch in ARCHS {
+        let err = relative_error(dir.path(), arch);
         assert!(err < 1e-4, "{arch}: relative error {err:.3e} against timm");
     }
 }
