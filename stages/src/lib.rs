@@ -6,6 +6,8 @@
 
 pub mod examples;
 pub mod kind;
+#[cfg(feature = "torch")]
+pub mod models;
 pub mod registry;
 pub mod tables;
 pub mod train;
