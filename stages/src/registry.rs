@@ -12,4 +12,7 @@ pub fn find(name: &str) -> Option<&'static dyn StageKind> {
     KINDS.iter().copied().find(|k| k.name() == name)
 }
 
-static KINDS: &[&dyn StageKind] = &[];
+static KINDS: &[&dyn StageKind] = &[
+    #[cfg(feature = "torch")]
+    &crate::train::Train,
+];

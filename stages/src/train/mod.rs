@@ -16,4 +16,8 @@ pub mod device;
 #[cfg(feature = "torch")]
 pub mod optim;
 #[cfg(feature = "torch")]
+mod stage;
+#[cfg(feature = "torch")]
 pub mod trainer;
+#[cfg(feature = "torch")]
+pub use stage::Train;

@@ -148,7 +148,10 @@ mod tests {
     fn masked_crc_matches_tensorflow() {
         // TensorFlow's crc32c test vector, then its Mask: rotate right by 15, add 0xa282ead8.
         assert_eq!(crc32c::crc32c(b"123456789"), 0xe306_9283);
-        assert_eq!(masked_crc32c(b"123456789"), 0x2507_c60du32.wrapping_add(0xa282_ead8));
+        assert_eq!(
+            masked_crc32c(b"123456789"),
+            0x2507_c60du32.wrapping_add(0xa282_ead8)
+        );
     }
 
     #[test]
