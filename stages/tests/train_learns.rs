@@ -138,7 +138,7 @@ fn archs() -> Vec<String> {
 
 #[test]
 #[ignore = "minutes on a CPU; run with --ignored"]
-fn smallest_variants_learn() {
+fn train_smallest_variants_learn() {
     let dir = tempfile::tempdir().unwrap();
     let inputs = fixture(dir.path(), false);
     for arch in archs() {
@@ -149,7 +149,7 @@ fn smallest_variants_learn() {
 
 #[test]
 #[ignore = "minutes on a CPU; run with --ignored"]
-fn shuffled_labels_do_not_learn() {
+fn train_shuffled_labels_do_not_learn() {
     let dir = tempfile::tempdir().unwrap();
     let inputs = fixture(dir.path(), true);
     let arch = archs().remove(0);

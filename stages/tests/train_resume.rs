@@ -150,7 +150,7 @@ fn mixed(i: usize) -> i32 {
 }
 
 #[test]
-fn resumed_run_equals_uninterrupted_run() {
+fn train_resumed_equals_uninterrupted() {
     let _guard = TORCH.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let inputs = fixture(dir.path(), mixed);
@@ -193,7 +193,7 @@ fn resumed_run_equals_uninterrupted_run() {
 }
 
 #[test]
-fn bad_folds_are_clear_errors() {
+fn train_bad_folds_are_clear_errors() {
     let _guard = TORCH.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let inputs = fixture(dir.path(), mixed);
@@ -231,7 +231,7 @@ fn bad_folds_are_clear_errors() {
 }
 
 #[test]
-fn early_stopping_ends_training_and_keeps_the_best_epoch() {
+fn train_early_stopping_keeps_the_best_epoch() {
     let _guard = TORCH.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let inputs = fixture(dir.path(), mixed);
