@@ -13,6 +13,8 @@ pub mod inspect;
 pub mod kind;
 pub mod labeler;
 pub mod pileup;
+#[cfg(feature = "torch")]
+pub mod models;
 pub mod registry;
 pub mod report;
 pub mod significance;
@@ -21,6 +23,7 @@ pub mod sources;
 pub mod summarize;
 pub mod tables;
 pub mod tensorize;
+pub mod train;
 
 pub use kind::{parse_params, InputPort, OutputPort, ProgressSink, StageKind, TaskContext};
 

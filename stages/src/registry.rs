@@ -22,4 +22,6 @@ static KINDS: &[&dyn StageKind] = &[
     &crate::aggregate::Aggregate,
     &crate::significance::Significance,
     &crate::report::Report,
+    #[cfg(feature = "torch")]
+    &crate::train::Train,
 ];

@@ -1,0 +1,615 @@
+//! The training loop of one (architecture, fold) task, as the study's `training.py` runs one fold:
+//! class-weighted cross-entropy, an optimizer step per batch, a scheduler step per epoch, metrics of the
+//! training pass (train-mode outputs) and of a validation pass every epoch.
+//!
+//! Differences from the study, on purpose: the epoch loss is the mean of the batch losses (the study
+//! meant this but recorded the last batch's loss); normalization statistics come from the training
+//! fold only (the study used the whole data set); `seconds` and `images_per_second` replace its
+//! `inference_time` in minutes (TensorBoard still gets `inference_time` in minutes).
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{anyhow, bail, Context, Result};
+use tch::{nn, Device, Kind, Reduction, Tensor};
+
+use super::checkpoint::{self, Progress};
+use super::device::{self, Transform};
+use super::loader::{channel_stats, epoch_order, Batches, Dataset};
+use super::metrics;
+use super::optim::Optimizer;
+use super::params::{ClassWeights, Sides, TrainParams};
+use super::tensorboard::EventWriter;
+use crate::kind::TaskContext;
+use crate::tables::{self, EpochRow, PredictionRow};
+
+/// Builds a model under a var-store path: `(path, arch, in_channels, num_classes)`.
+pub type ModelBuilder =
+    dyn Fn(&nn::Path, &str, i64, i64) -> Result<Box<dyn nn::ModuleT + Send>> + Sync;
+
+/// Batches gathered ahead of the training loop.
+const PREFETCH: usize = 4;
+/// Minimum seconds between progress updates.
+const PROGRESS_EVERY: f64 = 0.5;
+
+/// Runs the task: trains, then writes the outputs `epochs`, `predictions`, `model` and `tensorboard`.
+pub fn run(ctx: &TaskContext, build: &ModelBuilder) -> Result<()> {
+    train(ctx, build, None)
+}
+
+/// [`run`], returning after `stop_after` epochs (with the checkpoint written) as if interrupted.
+pub fn train(ctx: &TaskContext, build: &ModelBuilder, stop_after: Option<usize>) -> Result<()> {
+    let p: TrainParams = ctx.params()?;
+    p.validate()?;
+    let threads = p.threads.unwrap_or(ctx.threads).max(1);
+    tch::set_num_threads(i32::try_from(threads).unwrap_or(1));
+    if p.deterministic && std::env::var_os("CUBLAS_WORKSPACE_CONFIG").is_none() {
+        // cuBLAS reads this when CUDA starts (below); deterministic GEMMs need it.
+        std::env::set_var("CUBLAS_WORKSPACE_CONFIG", ":4096:8");
+    }
+    device::set_deterministic(p.deterministic);
+    let device = device::select(&ctx.devices);
+    let cuda = device.is_cuda();
+    if p.bf16 && cuda {
+        device::use_bf16_autocast();
+    }
+    let examples = ctx.input("examples")?;
+    let data = Arc::new(Dataset::read(examples, ctx.input("folds")?, p.num_classes)?);
+    let (train_rows, val_rows) = data.split(p.fold);
+    check_split(&data, &train_rows, &val_rows, &p)?;
+    let shape = &data.shape;
+    let pad = p.padding(shape.height, shape.width)?;
+    let stats = p.normalize.then(|| channel_stats(&data, &train_rows, pad));
+    let transform = Transform::new(
+        shape,
+        pad,
+        stats.as_ref().map(|(m, s)| (m.as_slice(), s.as_slice())),
+        device,
+        p.channels_last && cuda,
+    );
+    let k = p.num_classes;
+    let weights = class_weights(&data, &train_rows, &p);
+    eprintln!(
+        "train: {} on fold {}: {} training, {} validation examples of {}x{}x{} padded to {:?}, \
+         device {device:?}, class weights {weights:?}",
+        p.arch,
+        p.fold,
+        train_rows.len(),
+        val_rows.len(),
+        shape.height,
+        shape.width,
+        shape.channels.len(),
+        transform.output_size()
+    );
+    let weights = Tensor::from_slice(&weights)
+        .to_kind(Kind::Float)
+        .to_device(device);
+
+    tch::manual_seed(ctx.seed as i64);
+    let mut vs = nn::VarStore::new(device);
+    let channels = shape.channels.len() as i64;
+    let model = build(&vs.root(), &p.arch, channels, k as i64)?;
+    if p.channels_last && cuda {
+        device::vars_channels_last(&vs);
+    }
+    check_input_fits(&*model, &data, &transform, &p)?;
+    let mut opt = Optimizer::new(&vs, p.optimizer, p.weight_decay, p.momentum);
+
+    let mut state = match checkpoint::latest(&ctx.state_dir) {
+        Some(dir) => {
+            let r = checkpoint::load(&dir, &mut vs, &mut opt)?;
+            eprintln!(
+                "train: resuming after epoch {} from {}",
+                r.progress.epochs_done,
+                dir.display()
+            );
+            r
+        }
+        None => checkpoint::Restored {
+            progress: Progress {
+                epochs_done: 0,
+                optimizer_steps: 0,
+                best: None,
+                since_best: 0,
+                stopped_early: false,
+            },
+            rows: Vec::new(),
+            best_predictions: Vec::new(),
+            last_predictions: Vec::new(),
+        },
+    };
+
+    let loop_ctx = Loop {
+        ctx,
+        p: &p,
+        data: &data,
+        transform: &transform,
+        weights: &weights,
+        model: &*model,
+        device,
+    };
+    let batches_per_epoch =
+        train_rows.len().div_ceil(p.batch_size) + val_rows.len().div_ceil(p.batch_size);
+    let total = (batches_per_epoch * p.epochs) as u64;
+    let (select, lower_better) = p.selection_metric();
+    while state.progress.epochs_done < p.epochs && !state.progress.stopped_early {
+        let epoch = state.progress.epochs_done;
+        // Dropout and other random ops draw from a generator seeded per epoch, so resuming needs no
+        // generator state.
+        tch::manual_seed(epoch_seed(ctx.seed, p.fold, epoch));
+        let done_before = (batches_per_epoch * epoch) as u64;
+        let lr = p.lr_at(epoch);
+        let order = epoch_order(&train_rows, ctx.seed, p.fold, epoch);
+        let train_pass = loop_ctx.pass(epoch, &order, Some((&mut opt, lr)), done_before, total)?;
+        let val_pass = loop_ctx.pass(
+            epoch,
+            &val_rows,
+            None,
+            done_before + train_rows.len().div_ceil(p.batch_size) as u64,
+            total,
+        )?;
+        let train_row = loop_ctx.row(epoch, "training", &train_pass);
+        let val_row = loop_ctx.row(epoch, "validation", &val_pass);
+        let predictions = loop_ctx.predictions(epoch, &val_rows, &val_pass);
+        let value = val_row.metric(select).unwrap_or(f64::NAN);
+        let improved = match state.progress.best {
+            None => true,
+            Some((_, best)) if best.is_nan() => !value.is_nan(),
+            Some((_, best)) if lower_better => value < best,
+            Some((_, best)) => value > best,
+        };
+        if improved {
+            state.progress.best = Some((epoch, value));
+            state.progress.since_best = 0;
+            state.best_predictions = predictions.clone();
+        } else {
+            state.progress.since_best += 1;
+        }
+        eprintln!(
+            "train: epoch {}/{} lr {lr:e}: training loss {:.4} f1 {:.4}; validation loss {:.4} f1 {:.4} \
+             auc_ovr {:.4} ({:.1} s, {:.0} img/s)",
+            epoch + 1,
+            p.epochs,
+            train_row.loss,
+            train_row.f1,
+            val_row.loss,
+            val_row.f1,
+            val_row.auc_ovr,
+            train_row.seconds + val_row.seconds,
+            train_row.images_per_second
+        );
+        state.rows.push(train_row);
+        state.rows.push(val_row);
+        state.last_predictions = predictions;
+        state.progress.epochs_done = epoch + 1;
+        state.progress.optimizer_steps = opt.steps;
+        if let Some(es) = &p.early_stopping {
+            if state.progress.since_best >= es.patience && epoch + 1 < p.epochs {
+                eprintln!(
+                    "train: early stopping after epoch {}: validation {} has not improved for {} epochs",
+                    epoch + 1,
+                    es.metric,
+                    es.patience
+                );
+                state.progress.stopped_early = true;
+            }
+        }
+        checkpoint::save(
+            &ctx.state_dir,
+            &vs,
+            &opt,
+            &state.progress,
+            &state.rows,
+            &state.best_predictions,
+            &state.last_predictions,
+        )?;
+        if stop_after == Some(state.progress.epochs_done) {
+            return Ok(());
+        }
+    }
+    write_outputs(ctx, &p, &vs, &state, &data, pad, stats.as_ref())
+}
+
+fn epoch_seed(seed: u64, fold: i32, epoch: usize) -> i64 {
+    seed.wrapping_mul(1_000_003)
+        .wrapping_add((fold as u64) << 20)
+        .wrapping_add(epoch as u64) as i64
+}
+
+fn check_split(data: &Dataset, train: &[usize], val: &[usize], p: &TrainParams) -> Result<()> {
+    if val.is_empty() {
+        let mut folds: Vec<i32> = data.folds.clone();
+        folds.sort_unstable();
+        folds.dedup();
+        bail!(
+            "no labeled example is in fold {} (the folds table has folds {folds:?}); check params.fold",
+            p.fold
+        );
+    }
+    if train.is_empty() {
+        bail!(
+            "every labeled example is in fold {}: nothing is left to train on; split into more folds",
+            p.fold
+        );
+    }
+    let mut classes: Vec<i64> = train.iter().map(|&i| data.labels[i]).collect();
+    classes.sort_unstable();
+    classes.dedup();
+    if classes.len() < 2 {
+        bail!(
+            "the training part of fold {} has only class {:?}; a classifier needs at least two classes \
+             (stratify the split by label)",
+            p.fold,
+            classes
+        );
+    }
+    Ok(())
+}
+
+/// sklearn's `compute_class_weight('balanced')` over the classes present in the training fold
+/// (`n / (present * count)`); a class absent from the training fold gets weight 1.
+fn class_weights(data: &Dataset, train: &[usize], p: &TrainParams) -> Vec<f64> {
+    let k = p.num_classes;
+    if p.class_weights == ClassWeights::None {
+        return vec![1.0; k];
+    }
+    let mut counts = vec![0usize; k];
+    for &i in train {
+        counts[data.labels[i] as usize] += 1;
+    }
+    let present = counts.iter().filter(|&&c| c > 0).count();
+    counts
+        .iter()
+        .enumerate()
+        .map(|(class, &c)| {
+            if c == 0 {
+                eprintln!("train: warning: class {class} has no training example; its weight is 1");
+                1.0
+            } else {
+                train.len() as f64 / (present * c) as f64
+            }
+        })
+        .collect()
+}
+
+/// Runs one example through the model to turn a shape mismatch into a clear error before training.
+fn check_input_fits(
+    model: &dyn nn::ModuleT,
+    data: &Dataset,
+    transform: &Transform,
+    p: &TrainParams,
+) -> Result<()> {
+    let batch = super::loader::HostBatch {
+        rows: vec![0],
+        images: data.image(0).to_vec(),
+        labels: vec![data.labels[0]],
+    };
+    let (x, _) = transform.apply(&batch)?;
+    let (h, w) = transform.output_size();
+    let out = catch_unwind(AssertUnwindSafe(|| {
+        tch::no_grad(|| model.forward_t(&x, false).size())
+    }))
+    .map_err(|e| {
+        anyhow!(
+            "{} cannot take images of {}x{h}x{w} (channels x height x width, after padding): {}; \
+             pad them with params.pad_to",
+            p.arch,
+            data.shape.channels.len(),
+            panic_message(&e)
+        )
+    })?;
+    if out != [1, p.num_classes as i64] {
+        bail!(
+            "{} outputs shape {out:?} for one image, expected [1, {}]",
+            p.arch,
+            p.num_classes
+        );
+    }
+    Ok(())
+}
+
+fn panic_message(e: &Box<dyn std::any::Any + Send>) -> String {
+    e.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "libtorch error".to_string())
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// What one pass over a split produced.
+struct Pass {
+    loss: f64,
+    labels: Vec<usize>,
+    probs: Vec<f64>,
+    seconds: f64,
+}
+
+/// Everything a pass needs.
+struct Loop<'a> {
+    ctx: &'a TaskContext,
+    p: &'a TrainParams,
+    data: &'a Arc<Dataset>,
+    transform: &'a Transform,
+    weights: &'a Tensor,
+    model: &'a dyn nn::ModuleT,
+    device: Device,
+}
+
+impl Loop<'_> {
+    /// One pass over `rows` in order: training when `opt` is given (with its learning rate).
+    fn pass(
+        &self,
+        epoch: usize,
+        rows: &[usize],
+        mut opt: Option<(&mut Optimizer, f64)>,
+        done_before: u64,
+        total: u64,
+    ) -> Result<Pass> {
+        let p = self.p;
+        let training = opt.is_some();
+        let start = Instant::now();
+        let n_batches = rows.len().div_ceil(p.batch_size);
+        let mut losses: Vec<Tensor> = Vec::with_capacity(n_batches);
+        let mut probs: Vec<Tensor> = Vec::with_capacity(n_batches);
+        let mut loss_values: Vec<f64> = Vec::with_capacity(n_batches);
+        let mut last_report = Instant::now();
+        let batches = Batches::start(self.data.clone(), rows.to_vec(), p.batch_size, PREFETCH);
+        for (b, batch) in batches.enumerate() {
+            let (x, y) = self.transform.apply(&batch)?;
+            let step = catch_unwind(AssertUnwindSafe(|| {
+                let forward = || {
+                    let logits = tch::autocast(p.bf16 && self.device.is_cuda(), || {
+                        self.model.forward_t(&x, training)
+                    })
+                    .to_kind(Kind::Float);
+                    let loss = logits.cross_entropy_loss(
+                        &y,
+                        Some(self.weights),
+                        Reduction::Mean,
+                        -100,
+                        0.0,
+                    );
+                    (logits, loss)
+                };
+                match opt.as_mut() {
+                    Some((o, lr)) => {
+                        o.zero_grad();
+                        let (logits, loss) = forward();
+                        loss.backward();
+                        o.step(*lr);
+                        (logits.detach(), loss.detach())
+                    }
+                    None => tch::no_grad(forward),
+                }
+            }));
+            let (logits, loss) = step.map_err(|e| self.torch_error(epoch, b, &e))?;
+            probs.push(logits.softmax(-1, Kind::Float));
+            losses.push(loss);
+            if last_report.elapsed().as_secs_f64() >= PROGRESS_EVERY || b + 1 == n_batches {
+                self.collect_losses(&mut losses, &mut loss_values, epoch, training)?;
+                let seen = ((b + 1) * p.batch_size).min(rows.len());
+                let mean = loss_values.iter().sum::<f64>() / loss_values.len() as f64;
+                self.ctx.progress.update(
+                    done_before + b as u64 + 1,
+                    total,
+                    format!(
+                        "epoch {}/{} {} batch {}/{n_batches} loss {mean:.3} {:.0} img/s",
+                        epoch + 1,
+                        p.epochs,
+                        if training { "train" } else { "val" },
+                        b + 1,
+                        seen as f64 / start.elapsed().as_secs_f64()
+                    ),
+                );
+                last_report = Instant::now();
+            }
+        }
+        let probs = Tensor::cat(&probs, 0)
+            .to_kind(Kind::Double)
+            .to_device(Device::Cpu);
+        let probs: Vec<f64> = Vec::try_from(probs.view([-1]))?;
+        let seconds = start.elapsed().as_secs_f64();
+        Ok(Pass {
+            loss: loss_values.iter().sum::<f64>() / loss_values.len() as f64,
+            labels: rows.iter().map(|&r| self.data.labels[r] as usize).collect(),
+            probs,
+            seconds,
+        })
+    }
+
+    /// Moves pending batch losses to the host (one synchronization) and stops on a non-finite one.
+    fn collect_losses(
+        &self,
+        pending: &mut Vec<Tensor>,
+        values: &mut Vec<f64>,
+        epoch: usize,
+        training: bool,
+    ) -> Result<()> {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let t = Tensor::stack(pending, 0)
+            .to_kind(Kind::Double)
+            .to_device(Device::Cpu);
+        let new: Vec<f64> = Vec::try_from(t)?;
+        pending.clear();
+        for v in new {
+            if !v.is_finite() {
+                bail!(
+                    "the {} loss is {v} at epoch {} batch {} (1-based); lower params.lr or check the inputs",
+                    if training { "training" } else { "validation" },
+                    epoch + 1,
+                    values.len() + 1
+                );
+            }
+            values.push(v);
+        }
+        Ok(())
+    }
+
+    fn torch_error(
+        &self,
+        epoch: usize,
+        batch: usize,
+        e: &Box<dyn std::any::Any + Send>,
+    ) -> anyhow::Error {
+        let msg = panic_message(e);
+        if msg.contains("out of memory") {
+            anyhow!(
+                "out of memory on {:?} with batch_size {} (epoch {} batch {}); try params.batch_size {}",
+                self.device,
+                self.p.batch_size,
+                epoch + 1,
+                batch + 1,
+                (self.p.batch_size / 2).max(1)
+            )
+        } else {
+            anyhow!(
+                "libtorch failed at epoch {} batch {}: {msg}",
+                epoch + 1,
+                batch + 1
+            )
+        }
+    }
+
+    fn row(&self, epoch: usize, split: &str, pass: &Pass) -> EpochRow {
+        let report = metrics::evaluate(&pass.labels, &pass.probs, self.p.num_classes);
+        for w in &report.warnings {
+            eprintln!("train: warning: epoch {} {split}: {w}", epoch + 1);
+        }
+        let m = report.metrics;
+        EpochRow {
+            arch: self.p.arch.clone(),
+            fold: self.p.fold,
+            epoch: epoch as i32,
+            split: split.to_string(),
+            loss: pass.loss,
+            accuracy: m.accuracy,
+            precision: m.precision,
+            recall: m.recall,
+            f1: m.f1,
+            auc_ovr: m.auc_ovr,
+            auc_ovo: m.auc_ovo,
+            mcc: m.mcc,
+            seconds: pass.seconds,
+            images_per_second: pass.labels.len() as f64 / pass.seconds,
+        }
+    }
+
+    fn predictions(&self, epoch: usize, rows: &[usize], pass: &Pass) -> Vec<PredictionRow> {
+        let k = self.p.num_classes;
+        rows.iter()
+            .zip(pass.probs.chunks(k))
+            .map(|(&r, probs)| {
+                let mut p = [0.0; 3];
+                p[..k].copy_from_slice(probs);
+                PredictionRow {
+                    arch: self.p.arch.clone(),
+                    id: self.data.ids[r].clone(),
+                    fold: self.p.fold,
+                    epoch: epoch as i32,
+                    label: self.data.labels[r] as i8,
+                    p,
+                }
+            })
+            .collect()
+    }
+}
+
+/// The `model` output's `config.json`.
+#[derive(serde::Serialize)]
+struct ModelConfig<'a> {
+    arch: &'a str,
+    channels: &'a [String],
+    classes: usize,
+    height: usize,
+    width: usize,
+    padding: Sides,
+    normalization: Option<Normalization<'a>>,
+    epoch: usize,
+}
+
+#[derive(serde::Serialize)]
+struct Normalization<'a> {
+    mean: &'a [f64],
+    std: &'a [f64],
+}
+
+fn write_outputs(
+    ctx: &TaskContext,
+    p: &TrainParams,
+    vs: &nn::VarStore,
+    state: &checkpoint::Restored,
+    data: &Dataset,
+    pad: Sides,
+    stats: Option<&(Vec<f64>, Vec<f64>)>,
+) -> Result<()> {
+    tables::write_epochs(ctx.output("epochs")?, &state.rows)?;
+    let mut predictions = state.last_predictions.clone();
+    let last_epoch = predictions.first().map(|r| r.epoch);
+    if state.best_predictions.first().map(|r| r.epoch) != last_epoch {
+        predictions.extend(state.best_predictions.iter().cloned());
+    }
+    tables::write_predictions(ctx.output("predictions")?, &predictions)?;
+
+    let model_dir = ctx.output("model")?;
+    std::fs::create_dir_all(model_dir)
+        .with_context(|| format!("cannot create {}", model_dir.display()))?;
+    vs.save(model_dir.join("model.safetensors"))
+        .context("cannot save the model")?;
+    let config = ModelConfig {
+        arch: &p.arch,
+        channels: &data.shape.channels,
+        classes: p.num_classes,
+        height: data.shape.height,
+        width: data.shape.width,
+        padding: pad,
+        normalization: stats.map(|(mean, std)| Normalization { mean, std }),
+        epoch: state.progress.epochs_done,
+    };
+    std::fs::write(
+        model_dir.join("config.json"),
+        serde_json::to_vec_pretty(&config)?,
+    )?;
+    write_tensorboard(ctx.output("tensorboard")?, &state.rows)
+}
+
+/// Scalars under the study's tags (`train_metrics/f1`, `val_metrics/auc_ovr`, ...; step = epoch + 1;
+/// `inference_time` in minutes as the study logged it).
+fn write_tensorboard(dir: &Path, rows: &[EpochRow]) -> Result<()> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    let mut w = EventWriter::create(dir, now)?;
+    for r in rows {
+        let prefix = if r.split == "training" {
+            "train_metrics"
+        } else {
+            "val_metrics"
+        };
+        let step = i64::from(r.epoch) + 1;
+        for name in tables::METRICS {
+            let v = r.metric(name).unwrap_or(f64::NAN);
+            w.scalar(&format!("{prefix}/{name}"), v, step, now)?;
+        }
+        w.scalar(
+            &format!("{prefix}/inference_time"),
+            r.seconds / 60.0,
+            step,
+            now,
+        )?;
+        w.scalar(
+            &format!("{prefix}/images_per_second"),
+            r.images_per_second,
+            step,
+            now,
+        )?;
+    }
+    w.finish()
+}
