@@ -8,6 +8,7 @@ pub mod examples;
 pub mod kind;
 pub mod registry;
 pub mod simulate;
+pub mod split;
 pub mod tables;
 
 pub use kind::{parse_params, InputPort, OutputPort, ProgressSink, StageKind, TaskContext};

@@ -12,4 +12,4 @@ pub fn find(name: &str) -> Option<&'static dyn StageKind> {
     KINDS.iter().copied().find(|k| k.name() == name)
 }
 
-static KINDS: &[&dyn StageKind] = &[&crate::simulate::Simulate];
+static KINDS: &[&dyn StageKind] = &[&crate::simulate::Simulate, &crate::split::Split];
