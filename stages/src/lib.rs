@@ -5,6 +5,7 @@
 //! [`TaskContext`] that names its input files, its private output directory and its devices.
 
 pub mod examples;
+pub mod fetch;
 pub mod kind;
 pub mod registry;
 pub mod simulate;

@@ -12,4 +12,8 @@ pub fn find(name: &str) -> Option<&'static dyn StageKind> {
     KINDS.iter().copied().find(|k| k.name() == name)
 }
 
-static KINDS: &[&dyn StageKind] = &[&crate::simulate::Simulate, &crate::split::Split];
+static KINDS: &[&dyn StageKind] = &[
+    &crate::simulate::Simulate,
+    &crate::split::Split,
+    &crate::fetch::Fetch,
+];
