@@ -212,21 +212,32 @@ fn reads_support_the_truth_variants() {
         assert_eq!(tag as usize, nm, "NM of {:?}", rec.name());
     }
     assert_eq!(n, summary.reads);
+    let (mut het_alt, mut het_depth) = (0, 0);
     for v in &truth {
-        let (refc, altc, want) = if v.ref_allele.len() == v.alt.len() {
-            let (a, b) = snp[&v.pos];
-            (a, b, if v.is_het() { 0.5 } else { 1.0 })
+        let (refc, altc) = if v.ref_allele.len() == v.alt.len() {
+            snp.get(&v.pos).copied().unwrap_or_default()
         } else {
-            let (span, with) = indel[&v.pos];
-            (span - with, with, if v.is_het() { 0.5 } else { 1.0 })
+            let (span, with) = indel.get(&v.pos).copied().unwrap_or_default();
+            (span - with, with)
         };
-        let frac = altc as f64 / (refc + altc) as f64;
-        assert!(refc + altc >= 3, "{v:?} has depth {}", refc + altc);
-        assert!(
-            (frac - want).abs() < 0.4,
-            "{v:?}: alt fraction {frac}, want {want}"
-        );
+        let depth = refc + altc;
+        assert!(depth >= 1, "{v:?} is covered by no read");
+        if v.is_het() {
+            het_alt += altc;
+            het_depth += depth;
+            assert!(
+                depth < 10 || (altc > 0 && refc > 0),
+                "{v:?}: het with {refc} ref, {altc} alt"
+            );
+        } else {
+            assert!(
+                altc as f64 >= 0.8 * depth as f64,
+                "{v:?}: hom-alt with {refc} ref, {altc} alt"
+            );
+        }
     }
+    let frac = het_alt as f64 / het_depth as f64;
+    assert!((0.42..0.58).contains(&frac), "het alt fraction {frac}");
 }
 
 #[test]
