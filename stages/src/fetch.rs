@@ -499,6 +499,17 @@ impl Downloader {
         let mut input = tokio::fs::File::open(src)
             .await
             .map_err(|err| Failure::permanent(format!("cannot open {}: {err}", src.display())))?;
+        let len = input
+            .metadata()
+            .await
+            .map_err(|err| Failure::permanent(format!("cannot stat {}: {err}", src.display())))?
+            .len();
+        if len != size {
+            return Err(Failure::permanent(format!(
+                "{} has {len} bytes, the manifest says {size}",
+                src.display()
+            )));
+        }
         input
             .seek(std::io::SeekFrom::Start(have))
             .await

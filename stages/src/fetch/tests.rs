@@ -304,6 +304,20 @@ fn file_urls_and_sha256_digests_work() {
         std::fs::read(dir.path().join("out/files/src.dat")).unwrap(),
         bytes
     );
+
+    let dir2 = tempfile::tempdir().unwrap();
+    let manifest = format!(
+        "file://{},sha256:{sha},{},,x\n",
+        src.display(),
+        bytes.len() + 1
+    );
+    let ctx = context(dir2.path(), &manifest, serde_json::json!({}));
+    let err = format!("{:#}", Fetch.run(&ctx).unwrap_err());
+    assert!(
+        err.contains("has 3000 bytes, the manifest says 3001"),
+        "{err}"
+    );
+    assert!(outputs_empty(dir2.path()));
 }
 
 #[test]
