@@ -24,4 +24,6 @@ static KINDS: &[&dyn StageKind] = &[
     &crate::report::Report,
     #[cfg(feature = "torch")]
     &crate::train::Train,
+    &crate::split::Split,
+    &crate::fetch::Fetch,
 ];

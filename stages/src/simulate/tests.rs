@@ -212,21 +212,32 @@ fn reads_support_the_truth_variants() {
         assert_eq!(tag as usize, nm, "NM of {:?}", rec.name());
     }
     assert_eq!(n, summary.reads);
+    let (mut het_alt, mut het_depth) = (0, 0);
     for v in &truth {
-        let (refc, altc, want) = if v.ref_allele.len() == v.alt.len() {
-            let (a, b) = snp[&v.pos];
-            (a, b, if v.is_het() { 0.5 } else { 1.0 })
+        let (refc, altc) = if v.ref_allele.len() == v.alt.len() {
+            snp.get(&v.pos).copied().unwrap_or_default()
         } else {
-            let (span, with) = indel[&v.pos];
-            (span - with, with, if v.is_het() { 0.5 } else { 1.0 })
+            let (span, with) = indel.get(&v.pos).copied().unwrap_or_default();
+            (span - with, with)
         };
-        let frac = altc as f64 / (refc + altc) as f64;
-        assert!(refc + altc >= 3, "{v:?} has depth {}", refc + altc);
-        assert!(
-            (frac - want).abs() < 0.4,
-            "{v:?}: alt fraction {frac}, want {want}"
-        );
+        let depth = refc + altc;
+        assert!(depth >= 1, "{v:?} is covered by no read");
+        if v.is_het() {
+            het_alt += altc;
+            het_depth += depth;
+            assert!(
+                depth < 10 || (altc > 0 && refc > 0),
+                "{v:?}: het with {refc} ref, {altc} alt"
+            );
+        } else {
+            assert!(
+                altc as f64 >= 0.8 * depth as f64,
+                "{v:?}: hom-alt with {refc} ref, {altc} alt"
+            );
+        }
     }
+    let frac = het_alt as f64 / het_depth as f64;
+    assert!((0.42..0.58).contains(&frac), "het alt fraction {frac}");
 }
 
 #[test]
@@ -238,13 +249,44 @@ fn samtools_and_bcftools_accept_every_file() {
     let dir = tempfile::tempdir().unwrap();
     let ctx = context(dir.path(), small(), 3);
     let summary = simulate(&crate::parse_params(&small()).unwrap(), &ctx).unwrap();
-    let path = |f: &str| dir.path().join(f).to_string_lossy().into_owned();
+    accepted_by_tools(dir.path(), &summary, 40_000);
+}
+
+/// The study's default data set (200 kb at 30x). Slow in debug builds; run with
+/// `cargo test --release -p pipe-stages --no-default-features --lib default_data_set -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn default_data_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = context(dir.path(), serde_json::json!({}), 42);
+    let started = std::time::Instant::now();
+    let summary = simulate(&SimulateParams::default(), &ctx).unwrap();
+    println!(
+        "simulate 200 kb at 30x: {:.2} s, {summary:?}",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        summary.reads > 55_000 && summary.by_kind[0] > 100,
+        "{summary:?}"
+    );
+    if have("samtools") && have("bcftools") {
+        accepted_by_tools(dir.path(), &summary, 200_000);
+        let bam = dir.path().join("reads.bam").to_string_lossy().into_owned();
+        let stats = run_ok("samtools", &["stats", &bam]);
+        for line in stats.lines().filter(|l| l.starts_with("SN\t")) {
+            println!("{line}");
+        }
+    }
+}
+
+fn accepted_by_tools(dir: &Path, summary: &Summary, genome_bp: usize) {
+    let path = |f: &str| dir.join(f).to_string_lossy().into_owned();
     run_ok("samtools", &["quickcheck", "-v", &path("reads.bam")]);
     let count = run_ok("samtools", &["view", "-c", &path("reads.bam")]);
     assert_eq!(count.trim(), summary.reads.to_string());
     let idx = run_ok("samtools", &["idxstats", &path("reads.bam")]);
     assert!(
-        idx.starts_with(&format!("chr1\t40000\t{}\t0", summary.reads)),
+        idx.starts_with(&format!("chr1\t{genome_bp}\t{}\t0", summary.reads)),
         "{idx}"
     );
     let region = run_ok(
@@ -257,9 +299,10 @@ fn samtools_and_bcftools_accept_every_file() {
     assert_eq!(seq.lines().nth(1).unwrap().len(), 10);
     let vcf = run_ok("bcftools", &["view", "-H", &path("truth.vcf.gz")]);
     assert_eq!(vcf.lines().count(), summary.het + summary.hom_alt);
+    let region = format!("chr1:1-{genome_bp}");
     run_ok(
         "bcftools",
-        &["view", "-H", "-r", "chr1:1-40000", &path("truth.vcf.gz")],
+        &["view", "-H", "-r", &region, &path("truth.vcf.gz")],
     );
     let norm = run_ok(
         "bcftools",

@@ -1,6 +1,7 @@
 //! Diploid truth variants (SNPs and 1-N bp insertions and deletions), left-aligned and normalized as in a
 //! VCF, and the two haplotypes they make of each contig.
 
+use rand::seq::SliceRandom;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
@@ -78,8 +79,8 @@ pub struct VariantSpec {
     pub max_indel: usize,
 }
 
-/// Draws variants inside the confident regions of `genome`, sorted by contig and position. Each is
-/// left-aligned; variants whose shiftable span comes within [`MIN_GAP`] of another's are dropped, so every
+/// Draws variants inside the confident regions of `genome`, sorted by contig and position; the share of
+/// heterozygous ones is `het_fraction` (rounded). Each is left-aligned; variants whose shiftable span comes within [`MIN_GAP`] of another's are dropped, so every
 /// variant has one normalized representation.
 pub fn generate(genome: &Genome, spec: &VariantSpec, rng: &mut ChaCha8Rng) -> Vec<Variant> {
     let mut out = Vec::new();
@@ -104,16 +105,18 @@ pub fn generate(genome: &Genome, spec: &VariantSpec, rng: &mut ChaCha8Rng) -> Ve
                 if !fits {
                     continue;
                 }
-                let on = if rng.random_bool(spec.het_fraction) {
-                    let first = rng.random_bool(0.5);
-                    [first, !first]
-                } else {
-                    [true, true]
-                };
-                out.push(candidate.into_variant(seq, c, on));
+                out.push(candidate.into_variant(seq, c, [true, true]));
                 last_end = right;
             }
         }
+    }
+    // Exactly round(het_fraction * n) heterozygous variants, chosen at random, each on a random haplotype.
+    let het = (spec.het_fraction * out.len() as f64).round() as usize;
+    let mut order: Vec<usize> = (0..out.len()).collect();
+    order.shuffle(rng);
+    for &i in &order[..het] {
+        let first = rng.random_bool(0.5);
+        out[i].on = [first, !first];
     }
     out
 }
@@ -372,8 +375,11 @@ mod tests {
                 assert_ne!(seq[v.pos], long[long.len() - 1], "{v:?} can shift left");
             }
         }
-        let het = vs.iter().filter(|v| v.is_het()).count() as f64 / vs.len() as f64;
-        assert!((0.45..0.75).contains(&het), "{het}");
+        let het = vs.iter().filter(|v| v.is_het()).count();
+        assert_eq!(het, (0.6 * vs.len() as f64).round() as usize);
+        assert!(
+            vs.iter().any(|v| v.on == [true, false]) && vs.iter().any(|v| v.on == [false, true])
+        );
         for hap in 0..2 {
             let h = haplotype(seq, &vs, 0, hap);
             let delta: i64 = vs
