@@ -998,6 +998,23 @@ mod tests {
     }
 
     #[test]
+    fn a_region_on_an_unknown_contig_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let inputs = tiny_inputs(dir.path(), "chr1", None, true);
+        let params = Params {
+            regions: Some(vec!["chr9:1-100".into()]),
+            ..Params::default()
+        };
+        let out = dir.path().join("out.parquet");
+        let err = tensorize(&inputs, &params, 1, &out, &ProgressSink::discard()).unwrap_err();
+        let err = format!("{err:#}");
+        assert!(
+            err.contains("contig 'chr9' is not in the header of the reads"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn bad_params_name_the_field() {
         let check = |v: serde_json::Value| Tensorize.check(&v).unwrap_err().to_string();
         assert!(check(serde_json::json!({"width": 220})).contains("params.width"));
