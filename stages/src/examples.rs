@@ -17,6 +17,7 @@ use arrow::array::{
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_writer::ArrowWriterOptions;
 use parquet::arrow::{ArrowWriter, ProjectionMask};
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
@@ -103,10 +104,13 @@ impl ExamplesWriter {
     /// Creates `path` for images of `shape`; `source` names where the examples came from.
     pub fn create(path: &Path, shape: ImageShape, source: &str) -> Result<Self> {
         let schema = schema(&shape, source)?;
-        let kv = metadata(&shape, source)
+        // Sorted key-value metadata and no embedded Arrow schema (its metadata is a HashMap): the same
+        // examples give the same bytes.
+        let mut kv: Vec<_> = metadata(&shape, source)
             .into_iter()
             .map(|(k, v)| parquet::file::metadata::KeyValue::new(k, v))
             .collect();
+        kv.sort_by(|a, b| a.key.cmp(&b.key));
         let props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::default()))
             .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
@@ -114,7 +118,10 @@ impl ExamplesWriter {
             .build();
         let file =
             File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-        let writer = ArrowWriter::try_new(file, schema.clone(), Some(props))?;
+        let options = ArrowWriterOptions::new()
+            .with_properties(props)
+            .with_skip_arrow_metadata(true);
+        let writer = ArrowWriter::try_new_with_options(file, schema.clone(), options)?;
         Ok(Self {
             shape,
             schema,
