@@ -182,7 +182,7 @@ fn every_panel_is_drawn_and_rebuilds_identically() {
         "{specs}"
     );
     assert!(
-        specs.contains("Inference time (s),0.2000 ± 0.0000,0.3000 ± 0.0000"),
+        specs.contains("Inference time,0.2000 ± 0.0000,0.3000 ± 0.0000,0.4000 ± 0.0000 ↑"),
         "{specs}"
     );
 }
