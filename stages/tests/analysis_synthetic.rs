@@ -198,7 +198,10 @@ fn bad_inputs_are_explained() {
         &s.root,
     )
     .unwrap_err();
-    assert!(err.contains("metric 'f2' is not a column"), "{err}");
+    assert!(
+        err.contains("params.metrics: 'f2' is not a metric"),
+        "{err}"
+    );
     let err = try_run(
         "significance",
         json!({ "baseline": "vgg16" }),
