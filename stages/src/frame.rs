@@ -144,27 +144,25 @@ impl Frame {
     /// Reads a Parquet table written by [`Frame::write_parquet`] (utf8, int64 and float64 columns).
     pub fn read_parquet(path: &Path) -> Result<Self> {
         let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-            .with_context(|| format!("{} is not a Parquet file", path.display()))?
-            .build()?;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+            .with_context(|| format!("{} is not a Parquet file", path.display()))?;
+        // Columns come from the schema, so a table without rows still has them.
         let mut frame = Frame::default();
-        for batch in reader {
+        for field in builder.schema().fields() {
+            let empty = match field.data_type() {
+                DataType::Utf8 => Values::Str(Vec::new()),
+                DataType::Int64 => Values::Int(Vec::new()),
+                DataType::Float64 => Values::Float(Vec::new()),
+                other => bail!(
+                    "{}: column '{}' has type {other}, expected utf8, int64 or float64",
+                    path.display(),
+                    field.name()
+                ),
+            };
+            frame.push(field.name(), empty);
+        }
+        for batch in builder.build()? {
             let batch = batch.with_context(|| format!("cannot read {}", path.display()))?;
-            if frame.columns.is_empty() {
-                for field in batch.schema().fields() {
-                    let empty = match field.data_type() {
-                        DataType::Utf8 => Values::Str(Vec::new()),
-                        DataType::Int64 => Values::Int(Vec::new()),
-                        DataType::Float64 => Values::Float(Vec::new()),
-                        other => bail!(
-                            "{}: column '{}' has type {other}, expected utf8, int64 or float64",
-                            path.display(),
-                            field.name()
-                        ),
-                    };
-                    frame.push(field.name(), empty);
-                }
-            }
             for (i, (_, values)) in frame.columns.iter_mut().enumerate() {
                 let array = batch.column(i);
                 let any = array.as_any();
@@ -212,6 +210,12 @@ mod tests {
         let back = Frame::read_parquet(&dir.path().join("t.parquet")).unwrap();
         assert_eq!(back.strings("arch").unwrap(), f.strings("arch").unwrap());
         assert!(back.floats("p").unwrap()[1].is_nan());
+        let mut empty = Frame::default();
+        empty.push("metric", Values::Str(vec![]));
+        empty.write_parquet(&dir.path().join("e.parquet")).unwrap();
+        let back = Frame::read_parquet(&dir.path().join("e.parquet")).unwrap();
+        assert_eq!(back.rows(), 0);
+        assert!(back.strings("metric").unwrap().is_empty());
         f.write_csv(&dir.path().join("t.csv")).unwrap();
         let text = std::fs::read_to_string(dir.path().join("t.csv")).unwrap();
         assert_eq!(text, "arch,n,p\na,6,0.03125\nb,6,\n");

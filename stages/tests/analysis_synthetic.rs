@@ -182,7 +182,7 @@ fn every_panel_is_drawn_and_rebuilds_identically() {
         "{specs}"
     );
     assert!(
-        specs.contains("Inference time (s),0.2000 ± 0.0000,0.3000 ± 0.0000"),
+        specs.contains("Inference time,0.2000 ± 0.0000,0.3000 ± 0.0000,0.4000 ± 0.0000 ↑"),
         "{specs}"
     );
 }
@@ -198,7 +198,10 @@ fn bad_inputs_are_explained() {
         &s.root,
     )
     .unwrap_err();
-    assert!(err.contains("metric 'f2' is not a column"), "{err}");
+    assert!(
+        err.contains("params.metrics: 'f2' is not a metric"),
+        "{err}"
+    );
     let err = try_run(
         "significance",
         json!({ "baseline": "vgg16" }),

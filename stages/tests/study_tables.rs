@@ -53,6 +53,12 @@ fn study_tables_are_reproduced() {
     let Some(data) = data_dir() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let (agg, sig) = pipeline(&data, tmp.path());
+    let specs = tmp.path().join("specs.csv");
+    std::fs::write(
+        &specs,
+        "arch,Parameters\ninception_v3,27.2M\nregnety_032,145.0M\n",
+    )
+    .unwrap();
     let report = |dir: &str, params: serde_json::Value| {
         run(
             "report",
@@ -61,6 +67,7 @@ fn study_tables_are_reproduced() {
                 ("epochs", vec![agg["epochs"].clone()]),
                 ("final", vec![agg["final"].clone()]),
                 ("tests", vec![sig["tests"].clone()]),
+                ("specs", vec![specs.clone()]),
             ],
             &tmp.path().join(dir),
         )
@@ -97,6 +104,13 @@ fn study_tables_are_reproduced() {
     assert_eq!(
         std::fs::read(&once["report"]).unwrap(),
         std::fs::read(&twice["report"]).unwrap()
+    );
+    // The study's specifications table: parameters given, inference time measured.
+    let ours = std::fs::read_to_string(once["tables"].join("specifications.csv")).unwrap();
+    let theirs = std::fs::read_to_string(data.join("RegNet_Y_32__specifications.csv")).unwrap();
+    assert_eq!(
+        ours.lines().collect::<Vec<_>>(),
+        theirs.lines().map(str::trim_end).collect::<Vec<_>>()
     );
     let mut figures = 0;
     for entry in std::fs::read_dir(&once["figures"]).unwrap() {

@@ -96,9 +96,7 @@ impl Params {
         if !(self.alpha > 0.0 && self.alpha < 1.0) {
             bail!("params.alpha: {} is not in (0, 1)", self.alpha);
         }
-        if self.metrics.is_empty() {
-            bail!("params.metrics: list at least one metric");
-        }
+        crate::significance::paired::check_metrics(&self.metrics)?;
         Ok(self)
     }
 }

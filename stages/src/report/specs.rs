@@ -1,6 +1,7 @@
 //! Panel (d): the model specifications table: one row per specification (from an optional CSV or
 //! Parquet file with an `arch` column and one column per specification, e.g. params, gflops), and the
-//! inference time (mean ± sd of the final epochs' `seconds`) measured in the study itself.
+//! inference time (mean ± sd of the final epochs' validation `seconds`, the study's `inference_time`)
+//! measured in the study itself, with ↑ on the highest as in the study's specifications table.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -92,8 +93,17 @@ pub fn specs_table(study: &Study, specs: &Specs) -> Table {
         })
         .collect();
     if times.iter().all(|(m, _)| m.is_finite()) {
-        let mut row = vec!["Inference time (s)".to_string()];
-        row.extend(times.iter().map(|(m, s)| format!("{m:.4} ± {s:.4}")));
+        // As the study's table: ↑ marks the highest mean time.
+        let highest = times.iter().map(|t| t.0).fold(f64::NEG_INFINITY, f64::max);
+        let mut row = vec!["Inference time".to_string()];
+        row.extend(times.iter().map(|(m, s)| {
+            let arrow = if *m == highest && times.len() > 1 {
+                " ↑"
+            } else {
+                ""
+            };
+            format!("{m:.4} ± {s:.4}{arrow}")
+        }));
         rows.push(row);
     }
     Table {

@@ -7,6 +7,27 @@ use anyhow::{bail, Result};
 
 use crate::tables::EpochRow;
 
+/// Whether `name` is a metric column of the final table.
+pub fn is_metric(name: &str) -> bool {
+    crate::tables::METRICS.contains(&name) || name == "seconds" || name == "images_per_second"
+}
+
+/// Checks a `metrics` parameter at plan time: every name is a metric column.
+pub fn check_metrics(metrics: &[String]) -> anyhow::Result<()> {
+    if metrics.is_empty() {
+        bail!("params.metrics: list at least one metric");
+    }
+    for m in metrics {
+        if !is_metric(m) {
+            bail!(
+                "params.metrics: '{m}' is not a metric (one of {}, seconds, images_per_second)",
+                crate::tables::METRICS.join(", ")
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Values of one metric for every architecture on the same folds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Paired {

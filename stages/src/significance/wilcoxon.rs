@@ -70,14 +70,14 @@ pub fn wilcoxon(d: &[f64]) -> Wilcoxon {
         .iter()
         .zip(&ranks)
         .filter(|(v, _)| **v > 0.0)
-        .map(|(_, r)| r)
-        .sum();
+        // fold from +0.0: an empty f64 sum is -0.0, which would print as a negative statistic.
+        .fold(0.0, |acc, (_, r)| acc + r);
     let r_minus: f64 = nonzero
         .iter()
         .zip(&ranks)
         .filter(|(v, _)| **v < 0.0)
-        .map(|(_, r)| r)
-        .sum();
+        // fold from +0.0: an empty f64 sum is -0.0, which would print as a negative statistic.
+        .fold(0.0, |acc, (_, r)| acc + r);
     let method = if n > 50 {
         Method::Normal
     } else if !has_ties && zeros == 0 {
@@ -149,6 +149,7 @@ mod tests {
         let w = wilcoxon(&[0.01, 0.02, 0.03, 0.04, 0.05, 0.06]);
         assert_eq!(w.method, Method::Exact);
         assert_eq!(w.statistic, 0.0);
+        assert!(w.statistic.is_sign_positive());
         assert!((w.p_value - 0.03125).abs() < 1e-15);
         assert_eq!(w.rank_biserial(), 1.0);
     }
