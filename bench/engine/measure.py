@@ -8,8 +8,10 @@ For each shape and tool, in a fresh folder:
 Every command runs under a wall-clock limit; a run that hits it is reported as "> limit" with how many
 tasks it finished, never dropped. When Snakemake's cold run does not finish, this script writes its
 missing outputs (the same bytes its commands write) so that its no-op run is still timed on a complete
-state; the table says so. DVC's (and pipe's) no-op is only timed after a finished cold run (completing its state would
-take a `dvc commit` as slow as the run). Planning time is `pipe dag` on 1k, 10k and 100k tasks.
+state; the table says so. DVC's no-op is only timed after a finished cold run (completing its state
+would take a `dvc commit` about as slow as the run). Planning time is `pipe dag` on 1k, 10k and 100k
+tasks. Results are kept per shape and tool in the work folder (SHAPE/TOOL.json), so a run that stops
+can be resumed with the same --work.
 
 Usage: measure.py --pipe BIN --venv VENV --work DIR --out results.md
 """
@@ -36,7 +38,8 @@ SLOW = 20  # a command slower than this many seconds is timed once, not three ti
 
 
 class Timing:
-    """Wall times of one measurement: `times` (seconds), or `limit` when a run hit its limit."""
+    """One measurement: wall and CPU `times` / `cpu` (seconds), or `limit` (and tasks `done`) when a run
+    hit its limit; `note` marks a no-op timed on a state this script completed."""
 
     def __init__(self, times=(), limit=None, done=None, note="", cpu=()):
         self.times = list(times)
@@ -92,7 +95,7 @@ def repeat(argv, cwd, log, limit=REPEAT_LIMIT, n=3):
 
 
 class Tool:
-    """How one tool is driven: its commands and how to count its finished tasks."""
+    """How one tool is driven: its cold-run, no-op and status commands."""
 
     def __init__(self, name, cold, noop, status):
         self.name, self.cold, self.noop, self.status = name, cold, noop, status
@@ -199,6 +202,11 @@ def measure_shape(shape, all_tools, work, dvc):
             noop = repeat(tool.noop, directory, log, repeat_limit)
             noop.note = "Snakemake's cold run hit its limit; the script wrote its missing outputs"
         else:
+            # A killed `dvc repro` leaves its lock files behind, half written.
+            for lock in ("rwlock", "lock"):
+                path = os.path.join(directory, ".dvc", "tmp", lock)
+                if os.path.exists(path):
+                    os.remove(path)
             noop = Timing()
         status = repeat(tool.status, directory, log, repeat_limit)
         results[tool.name] = {"cold": cold, "noop": noop, "status": status}
@@ -245,13 +253,13 @@ def cell(t, n_tasks):
 
 
 def ratio(peer, mine):
-    """How many times faster pipe is; a lower bound ('>') when the peer hit its limit."""
+    """How many times faster pipe is; a lower bound when the peer hit its limit (none when the limit
+    is below twice pipe's time: the bound would say nothing)."""
     if mine.value is None or mine.value == 0:
         return "—"
     if peer.limit is not None:
-        if peer.done:
-            return f"≥ {peer.limit / mine.value:.0f}×"
-        return f"> {peer.limit / mine.value:.0f}×"
+        bound = peer.limit / mine.value
+        return f"> {bound:.0f}×" if bound >= 2 else "— (peer hit its limit)"
     if peer.value is None:
         return "—"
     r = peer.value / mine.value

@@ -5,7 +5,7 @@
 #   BENCH_VENV        venv with Snakemake and DVC, made by setup.sh (default ~/.cache/pipe/bench-venv)
 #   BENCH_WORK        scratch folder (default: a new temporary folder, removed at the end)
 #   BENCH_SHAPES      comma-separated subset of study,1000,10000 (default: all)
-# Takes about 15 minutes on 2 cores, most of it in Snakemake's and DVC's runs (their limits are in
+# Takes about 20 minutes on 2 cores, most of it in Snakemake's and DVC's runs (their limits are in
 # measure.py).
 set -euo pipefail
 
