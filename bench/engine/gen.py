@@ -241,6 +241,8 @@ def write(tool, shape, directory, dvc="dvc"):
     """Writes the pipeline of `shape` for `tool` into a new `directory`; returns the pipeline file's path."""
     if tool not in TOOLS:
         raise ValueError(f"unknown tool '{tool}': expected one of {', '.join(TOOLS)}")
+    if shape != "study":
+        layers(int(shape))  # rejects a shape too small, before anything is written
     os.makedirs(directory)
     if shape == "study":
         text = {"pipe": pipe_study, "snakemake": snakemake_study, "dvc": dvc_study}[tool]()
