@@ -63,7 +63,7 @@ enum Command {
         #[arg(long, value_name = "STAGE")]
         force: Vec<String>,
         #[command(flatten)]
-        executor: ExecutorArgs,
+        executor: Box<ExecutorArgs>,
     },
     /// List every task as cached or to run, and why, without running anything.
     Status {
