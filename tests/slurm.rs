@@ -199,6 +199,13 @@ stages:
     }
     let used: BTreeSet<&str> = spans.iter().map(|s| s.0.as_str()).collect();
     assert_eq!(used.len(), 4, "all four devices used: {used:?}");
+    // The run records hold the device each job was given.
+    let rows = p.records();
+    assert!(
+        rows.iter()
+            .all(|r| ["0", "1", "2", "3"].contains(&r.devices.as_str())),
+        "{rows:?}"
+    );
 }
 
 #[test]

@@ -253,6 +253,10 @@ pub async fn execute(
                             Outcome::Computed | Outcome::AlreadyCached => {
                                 r.status = if outcome == Outcome::Computed { TaskStatus::Ran } else { TaskStatus::Cached };
                                 r.exit_code = Some(0);
+                                if slurm.is_some() {
+                                    // Slurm chose the devices; the worker recorded them.
+                                    r.devices = cache.manifest(&t.key).map(|m| m.devices).unwrap_or_default();
+                                }
                                 for d in plan.dependents(i) {
                                     if to_run[d] {
                                         waiting[d] -= 1;
