@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
-use super::{results, PlanArgs};
+use super::{results, ExecutorArgs, PlanArgs};
 use crate::cache::{self, Cache};
 use crate::error::{ErrorKind, PipeError};
 use crate::exec::{self, RunOptions, TaskStatus};
@@ -72,9 +72,11 @@ pub fn run(
     gpus: Option<&str>,
     keep_going: bool,
     force: Vec<String>,
+    executor: &ExecutorArgs,
 ) -> Result<i32, PipeError> {
     let cache = Cache::open(cache_dir)?;
     let plan = load_plan(&cache, args)?;
+    let executor = executor.resolve(&plan.pipeline, args.profile.as_deref())?;
     let options = RunOptions {
         jobs: jobs.unwrap_or_else(|| {
             std::thread::available_parallelism()
@@ -84,6 +86,7 @@ pub fn run(
         gpus: parse_gpus(gpus)?,
         keep_going,
         force: check_force(&plan, &force)?,
+        executor,
     };
     let run_id = run_id();
     let started = std::time::Instant::now();

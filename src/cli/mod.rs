@@ -1,6 +1,7 @@
 //! The `pipe` command line.
 
 mod commands;
+mod executor_args;
 mod results;
 
 use std::path::PathBuf;
@@ -9,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::error::PipeError;
 use crate::plan::DagFormat;
+pub use executor_args::ExecutorArgs;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -60,6 +62,8 @@ enum Command {
         /// Recompute the tasks of this stage even when cached (repeatable).
         #[arg(long, value_name = "STAGE")]
         force: Vec<String>,
+        #[command(flatten)]
+        executor: Box<ExecutorArgs>,
     },
     /// List every task as cached or to run, and why, without running anything.
     Status {
@@ -145,7 +149,16 @@ pub fn main() -> i32 {
             gpus,
             keep_going,
             force,
-        } => commands::run(&cli.cache, &plan, jobs, gpus.as_deref(), keep_going, force),
+            executor,
+        } => commands::run(
+            &cli.cache,
+            &plan,
+            jobs,
+            gpus.as_deref(),
+            keep_going,
+            force,
+            &executor,
+        ),
         Command::Status { plan, force } => commands::status(&cli.cache, &plan, force),
         Command::Dag { plan, format } => commands::dag(&cli.cache, &plan, format),
         Command::Show { plan, task } => commands::show(&cli.cache, &plan, &task),

@@ -3,12 +3,13 @@
 mod devices;
 mod local;
 mod scheduler;
+pub mod slurm;
 mod spec;
 pub mod worker;
 
 pub use devices::visible_gpus;
 pub use local::log_tail;
-pub use scheduler::{execute, needed_tasks, RunOptions};
+pub use scheduler::{execute, needed_tasks, Executor, RunOptions};
 pub use spec::{WorkerAction, WorkerSpec};
 
 /// How one worker attempt ended.

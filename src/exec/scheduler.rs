@@ -7,12 +7,24 @@ use std::path::PathBuf;
 use tokio::sync::mpsc;
 
 use super::local::{run_worker, Workers};
+use super::slurm::Slurm;
 use super::spec::WorkerSpec;
 use super::worker::now;
 use super::{Outcome, TaskResult, TaskStatus};
 use crate::cache::Cache;
 use crate::plan::Plan;
 use crate::report::{Reporter, RunEvent};
+use crate::spec::SlurmSettings;
+
+/// Where tasks run.
+#[derive(Debug, Clone, Default)]
+pub enum Executor {
+    /// Worker processes on this machine, under `-j` and `--gpus`.
+    #[default]
+    Local,
+    /// One Slurm job per task; Slurm allocates CPUs and GPUs.
+    Slurm(SlurmSettings),
+}
 
 /// How to run.
 #[derive(Debug, Clone)]
@@ -25,6 +37,8 @@ pub struct RunOptions {
     pub keep_going: bool,
     /// Stages to recompute even when cached (`--force`).
     pub force: HashSet<String>,
+    /// Where tasks run (`--executor`).
+    pub executor: Executor,
 }
 
 /// Which tasks a run computes: forced ones, and uncached ones that a sink or a computed task needs.
@@ -102,7 +116,17 @@ pub async fn execute(
         .filter(|&i| to_run[i] && waiting[i] == 0)
         .map(|i| (std::cmp::Reverse(plan.priority[i]), i))
         .collect();
-    let jobs = options.jobs.max(1);
+    let slurm = match &options.executor {
+        Executor::Local => None,
+        Executor::Slurm(settings) => {
+            Some(Slurm::start(settings.clone(), &plan.pipeline.name, cache).await)
+        }
+    };
+    // Under Slurm a slot is a job in the queue (`--max-jobs`); Slurm itself allocates CPUs and GPUs.
+    let jobs = match &slurm {
+        Some(s) => s.max_jobs(),
+        None => options.jobs.max(1),
+    };
     let mut slots = Slots {
         cpus: jobs,
         gpus: options.gpus.iter().copied().collect(),
@@ -121,6 +145,14 @@ pub async fn execute(
             let mut launched = Vec::new();
             for &(prio, i) in ready.iter() {
                 let t = &plan.tasks[i];
+                if slurm.is_some() {
+                    if slots.cpus == 0 {
+                        break;
+                    }
+                    slots.cpus -= 1;
+                    launched.push((prio, i, Some((1, Vec::new()))));
+                    continue;
+                }
                 let cpus = (t.resources.cpus as usize).min(jobs);
                 let want_gpus = t.resources.gpu as usize;
                 if want_gpus > 0 && total_gpus == 0 && t.requires_gpu {
@@ -176,7 +208,11 @@ pub async fn execute(
                     devices: &devices,
                     attempt: results[i].attempts,
                 });
-                match launch(plan, i, cache, devices, options, &workers, &tx) {
+                let started = match &slurm {
+                    Some(s) => launch_slurm(s, plan, i, options, &tx),
+                    None => launch(plan, i, cache, devices, options, &workers, &tx),
+                };
+                match started {
                     Ok(()) => running += 1,
                     Err(message) => {
                         let (c, d) = std::mem::take(&mut held[i]);
@@ -217,6 +253,10 @@ pub async fn execute(
                             Outcome::Computed | Outcome::AlreadyCached => {
                                 r.status = if outcome == Outcome::Computed { TaskStatus::Ran } else { TaskStatus::Cached };
                                 r.exit_code = Some(0);
+                                if slurm.is_some() {
+                                    // Slurm chose the devices; the worker recorded them.
+                                    r.devices = cache.manifest(&t.key).map(|m| m.devices).unwrap_or_default();
+                                }
                                 for d in plan.dependents(i) {
                                     if to_run[d] {
                                         waiting[d] -= 1;
@@ -262,6 +302,9 @@ pub async fn execute(
                 interrupted = true;
                 stopping = true;
                 reporter.event(RunEvent::Interrupting);
+                if let Some(s) = &slurm {
+                    s.cancel_all();
+                }
                 workers.signal_all(libc::SIGTERM);
                 let w = workers.clone();
                 tokio::spawn(async move {
@@ -323,6 +366,26 @@ fn launch(
     let log = tmp.join("log.txt");
     tokio::spawn(async move {
         let outcome = run_worker(spec_path, log, env, workers, ptx).await;
+        let _ = done.send(Message::Done(i, outcome, tmp));
+    });
+    Ok(())
+}
+
+/// Submits task `i` to Slurm; its outcome is forwarded when the poller sees the job end.
+fn launch_slurm(
+    slurm: &Slurm,
+    plan: &Plan,
+    i: usize,
+    options: &RunOptions,
+    tx: &mpsc::UnboundedSender<Message>,
+) -> Result<(), String> {
+    let force = options.force.contains(&plan.tasks[i].stage);
+    let (tmp, outcome) = slurm.launch(plan, i, force)?;
+    let done = tx.clone();
+    tokio::spawn(async move {
+        let outcome = outcome
+            .await
+            .unwrap_or_else(|_| Outcome::failed(None, "stopped following the Slurm job".into()));
         let _ = done.send(Message::Done(i, outcome, tmp));
     });
     Ok(())

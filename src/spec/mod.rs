@@ -1,5 +1,6 @@
 //! The pipeline file: YAML to a typed model, with `file:line:col` errors and "did you mean" hints.
 
+mod executor;
 mod vars;
 
 use std::collections::BTreeMap;
@@ -10,6 +11,7 @@ use serde::Deserialize;
 use serde_yaml::Value;
 
 use crate::error::PipeError;
+pub use executor::{ExecutorKind, SlurmSettings};
 pub use vars::{parse_set, Vars};
 
 /// A parsed pipeline file.
@@ -32,6 +34,12 @@ pub struct Pipeline {
     /// Outputs published under `results/<name>/` after a run: `label: stage.output` references.
     #[serde(default)]
     pub results: IndexMap<String, String>,
+    /// Where tasks run (`--executor` overrides).
+    #[serde(default)]
+    pub executor: Option<ExecutorKind>,
+    /// Slurm executor settings.
+    #[serde(default)]
+    pub slurm: SlurmSettings,
     /// The file this was read from (set after parsing).
     #[serde(skip)]
     pub path: PathBuf,
@@ -44,6 +52,12 @@ pub struct Profile {
     /// Variables that replace the pipeline's.
     #[serde(default)]
     pub vars: serde_yaml::Mapping,
+    /// Where tasks run, replacing the pipeline's.
+    #[serde(default)]
+    pub executor: Option<ExecutorKind>,
+    /// Slurm settings, overriding the pipeline's field by field.
+    #[serde(default)]
+    pub slurm: SlurmSettings,
 }
 
 /// One stage: a built-in `kind` or an external `cmd`, possibly expanded over a `matrix`.
@@ -124,7 +138,9 @@ const STAGE_FIELDS: &[&str] = &[
     "retries",
     "when",
 ];
-const TOP_FIELDS: &[&str] = &["name", "seed", "vars", "profiles", "stages", "results"];
+const TOP_FIELDS: &[&str] = &[
+    "name", "seed", "vars", "profiles", "stages", "results", "executor", "slurm",
+];
 
 impl Pipeline {
     /// Reads and parses `path`.
