@@ -392,7 +392,10 @@ stages:
     // cache/.tmp): a cold debug build on a slow machine takes a while to start.
     let waiting = Instant::now();
     while !tmp_has_entries(&p.path().join("cache/.tmp")) {
-        assert!(waiting.elapsed() < Duration::from_secs(60), "no task started");
+        assert!(
+            waiting.elapsed() < Duration::from_secs(60),
+            "no task started"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     std::thread::sleep(Duration::from_millis(300));

@@ -14,6 +14,8 @@ pub fn find(name: &str) -> Option<&'static dyn StageKind> {
 
 static KINDS: &[&dyn StageKind] = &[
     &crate::simulate::Simulate,
+    &crate::fetch::Fetch,
+    &crate::split::Split,
     &crate::tensorize::Tensorize,
     &crate::summarize::Summarize,
     &crate::sources::FromTfrecord,
@@ -24,6 +26,4 @@ static KINDS: &[&dyn StageKind] = &[
     &crate::report::Report,
     #[cfg(feature = "torch")]
     &crate::train::Train,
-    &crate::split::Split,
-    &crate::fetch::Fetch,
 ];
