@@ -2,6 +2,7 @@
 
 mod commands;
 mod executor_args;
+mod models;
 mod results;
 
 use std::path::PathBuf;
@@ -116,6 +117,8 @@ enum Command {
     },
     /// List the built-in stage kinds with their inputs and outputs.
     Kinds,
+    /// List the model zoo: every architecture with its parameter count and forward GFLOPs.
+    Models(models::ModelsArgs),
     /// Draw one example of an examples table as a PNG: a panel per channel, with its id and label.
     Inspect {
         /// An examples table (e.g. results/<pipeline>/... or a cache output).
@@ -166,6 +169,7 @@ pub fn main() -> i32 {
         Command::Gc { files, dry_run } => commands::gc(&cli.cache, &files, dry_run),
         Command::Verify { files, remove } => commands::verify(&cli.cache, &files, remove),
         Command::Kinds => commands::kinds(),
+        Command::Models(args) => models::models(&args),
         Command::Inspect {
             examples,
             id,

@@ -14,6 +14,8 @@ pub mod inspect;
 pub mod kind;
 pub mod labeler;
 #[cfg(feature = "torch")]
+pub mod model_specs;
+#[cfg(feature = "torch")]
 pub mod models;
 pub mod pileup;
 pub mod registry;

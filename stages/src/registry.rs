@@ -26,4 +26,6 @@ static KINDS: &[&dyn StageKind] = &[
     &crate::report::Report,
     #[cfg(feature = "torch")]
     &crate::train::Train,
+    #[cfg(feature = "torch")]
+    &crate::model_specs::ModelSpecs,
 ];

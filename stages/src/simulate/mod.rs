@@ -4,6 +4,7 @@
 
 pub mod genome;
 pub mod reads;
+pub mod systematic;
 pub mod variants;
 pub mod writers;
 
@@ -16,6 +17,7 @@ use serde::Deserialize;
 use crate::kind::{InputPort, OutputPort, StageKind, TaskContext};
 use genome::{Genome, GenomeSpec};
 use reads::{QualityModel, ReadBuilder, ReadSpec};
+use systematic::ErrorSites;
 use variants::{Haplotype, VariantSpec};
 
 /// Parameters of `simulate`.
@@ -46,6 +48,9 @@ pub struct SimulateParams {
     pub max_indel: usize,
     /// Mean per-base sequencing error probability.
     pub error_rate: f64,
+    /// Systematic error sites per base: one strand's reads show the same wrong base at low quality, the
+    /// source of false candidates (hom-ref examples) in real data.
+    pub systematic_error_rate: f64,
     /// Sample name (read group `SM` and VCF sample column).
     pub sample: String,
 }
@@ -65,6 +70,7 @@ impl Default for SimulateParams {
             indel_fraction: 0.15,
             max_indel: 20,
             error_rate: 0.002,
+            systematic_error_rate: 0.001,
             sample: "SIM".into(),
         }
     }
@@ -124,6 +130,12 @@ impl SimulateParams {
         if !(1..=50).contains(&p.max_indel) {
             bail!("params.max_indel: must be 1 to 50, got {}", p.max_indel);
         }
+        if !(0.0..=0.02).contains(&p.systematic_error_rate) {
+            bail!(
+                "params.systematic_error_rate: must be in [0, 0.02], got {}",
+                p.systematic_error_rate
+            );
+        }
         if !(0.0002..=0.1).contains(&p.error_rate) {
             bail!(
                 "params.error_rate: must be in [0.0002, 0.1], got {}",
@@ -158,12 +170,15 @@ pub struct Summary {
     pub het: usize,
     /// Homozygous-alternate variants.
     pub hom_alt: usize,
+    /// Systematic error sites.
+    pub error_sites: usize,
 }
 
 /// Random stream of each part, so that changing one part's draws leaves the others alone.
 const STREAM_GENOME: u64 = 1;
 const STREAM_VARIANTS: u64 = 2;
 const STREAM_FRAGMENTS: u64 = 3;
+const STREAM_ERROR_SITES: u64 = 4;
 /// Mixed into the seed of the per-read streams.
 const READ_SEED_SALT: u64 = 0x5EED_5EAD_0000_0001;
 /// Reads built per parallel batch (bounds memory).
@@ -220,12 +235,19 @@ pub fn simulate(p: &SimulateParams, ctx: &TaskContext) -> Result<Summary> {
         &mut rng(seed, STREAM_FRAGMENTS),
     );
     let qualities = QualityModel::calibrated(p.read_length, p.error_rate);
+    let error_sites = ErrorSites::generate(
+        &genome,
+        &truth,
+        p.systematic_error_rate,
+        &mut rng(seed, STREAM_ERROR_SITES),
+    );
     let builder = ReadBuilder {
         genome: &genome,
         haplotypes: &haplotypes,
         fragments: &fragments,
         read_length: p.read_length,
         qualities: &qualities,
+        error_sites: &error_sites,
         seed: seed ^ READ_SEED_SALT,
         read_group: &p.sample,
     };
@@ -248,6 +270,7 @@ pub fn simulate(p: &SimulateParams, ctx: &TaskContext) -> Result<Summary> {
 
     let mut summary = Summary {
         reads: keys.len(),
+        error_sites: error_sites.len(),
         ..Summary::default()
     };
     for v in &truth {
@@ -292,7 +315,7 @@ impl StageKind for Simulate {
         "simulate"
     }
     fn version(&self) -> u32 {
-        1
+        2
     }
     fn about(&self) -> &'static str {
         "simulate a reference, truth variants, aligned paired-end reads and confident regions"
@@ -310,8 +333,16 @@ impl StageKind for Simulate {
         let p: SimulateParams = ctx.params()?;
         let s = simulate(&p, ctx)?;
         eprintln!(
-            "simulate: {} bp, {} reads, {} SNPs, {} insertions, {} deletions ({} het, {} hom-alt)",
-            p.genome_bp, s.reads, s.by_kind[0], s.by_kind[1], s.by_kind[2], s.het, s.hom_alt
+            "simulate: {} bp, {} reads, {} SNPs, {} insertions, {} deletions ({} het, {} hom-alt), \
+             {} systematic error sites",
+            p.genome_bp,
+            s.reads,
+            s.by_kind[0],
+            s.by_kind[1],
+            s.by_kind[2],
+            s.het,
+            s.hom_alt,
+            s.error_sites
         );
         Ok(())
     }

@@ -16,6 +16,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::genome::Genome;
+use super::systematic::ErrorSites;
 use super::variants::{Haplotype, INSERTED};
 
 /// Mapping quality of a read that lies wholly in unique sequence.
@@ -290,6 +291,8 @@ pub struct ReadBuilder<'a> {
     pub read_length: usize,
     /// Base qualities.
     pub qualities: &'a QualityModel,
+    /// Systematic error sites.
+    pub error_sites: &'a ErrorSites,
     /// Seed of the per-read random streams.
     pub seed: u64,
     /// Read group id (the sample name).
@@ -324,7 +327,10 @@ impl ReadBuilder<'_> {
             }
         }
 
-        let ops = cigar(&hap.ref_pos[this.hap_range.clone()]);
+        let ref_pos = &hap.ref_pos[this.hap_range.clone()];
+        self.error_sites
+            .apply(contig, ref_pos, this.reverse, &mut seq, &mut qual, &mut rng);
+        let ops = cigar(ref_pos);
         let reference = &self.genome.contigs[contig].seq;
         let nm = edit_distance(&seq, &ops, &reference[shift(this.start)..shift(this.end)]);
         let span = this.start..this.end;

@@ -1,0 +1,118 @@
+//! `pipe models`: every architecture of the model zoo with its parameter count and forward GFLOPs, so
+//! users can choose what to train.
+
+use clap::{Args, ValueEnum};
+
+use crate::error::PipeError;
+
+/// Input shape and output format of `pipe models`.
+#[derive(Debug, Args)]
+pub struct ModelsArgs {
+    /// Channels of the input image (DeepVariant's WGS model has 7).
+    #[arg(long, default_value_t = 7)]
+    pub channels: i64,
+    /// Classes of the head (hom-ref, het, hom-alt).
+    #[arg(long, default_value_t = 3)]
+    pub classes: i64,
+    /// Input height for GFLOPs (the study pads 100 to 224).
+    #[arg(long, default_value_t = 224)]
+    pub height: i64,
+    /// Input width for GFLOPs (the study pads 221 to 224).
+    #[arg(long, default_value_t = 224)]
+    pub width: i64,
+    /// Only these architectures (repeatable); default: all.
+    #[arg(long = "arch", value_name = "ARCH")]
+    pub archs: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ModelsFormat,
+}
+
+/// How `pipe models` prints its table.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ModelsFormat {
+    /// Aligned columns for reading.
+    Text,
+    /// Comma-separated with a header, for scripts.
+    Csv,
+}
+
+/// Prints the table; errors name an unknown architecture or an input too small for a model.
+#[cfg(feature = "torch")]
+pub fn models(args: &ModelsArgs) -> Result<i32, PipeError> {
+    use pipe_stages::models::{names, summarize};
+    if args.channels < 1 || args.classes < 1 || args.height < 1 || args.width < 1 {
+        return Err(PipeError::invalid(
+            "pipe models: --channels, --classes, --height and --width must be at least 1",
+        ));
+    }
+    let archs: Vec<String> = if args.archs.is_empty() {
+        names().into_iter().map(String::from).collect()
+    } else {
+        args.archs.clone()
+    };
+    let gflops_header = format!("gflops_{}x{}x{}", args.channels, args.height, args.width);
+    match args.format {
+        ModelsFormat::Text => println!(
+            "{:<20} {:<13} {:>14} {:>20}",
+            "arch", "family", "params", gflops_header
+        ),
+        ModelsFormat::Csv => println!("arch,family,params,{gflops_header}"),
+    }
+    for arch in &archs {
+        let s = summarize(arch, args.channels, args.classes, args.height, args.width)
+            .map_err(|e| PipeError::invalid(format!("pipe models: {e:#}")))?;
+        match args.format {
+            ModelsFormat::Text => println!(
+                "{:<20} {:<13} {:>14} {:>20.4}",
+                s.arch,
+                s.family,
+                thousands(s.params),
+                s.gflops
+            ),
+            ModelsFormat::Csv => println!("{},{},{},{:.4}", s.arch, s.family, s.params, s.gflops),
+        }
+    }
+    Ok(0)
+}
+
+/// Without libtorch there is no model zoo: say how to get one.
+#[cfg(not(feature = "torch"))]
+pub fn models(_args: &ModelsArgs) -> Result<i32, PipeError> {
+    Err(PipeError::invalid(
+        "pipe models needs the model zoo, which this build left out: rebuild with the default \
+         `torch` feature (cargo build --release)",
+    ))
+}
+
+/// `21792867` → `21,792,867`.
+#[cfg(feature = "torch")]
+fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+#[cfg(all(test, feature = "torch"))]
+mod tests {
+    use super::thousands;
+
+    #[test]
+    fn groups_digits_by_three() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(21792867), "21,792,867");
+        assert_eq!(thousands(-1234), "-1,234");
+    }
+}

@@ -1,0 +1,90 @@
+//! `pipe models`: parameter counts as the CLI prints them equal timm's (`../shared/data/anchors`).
+#![cfg(feature = "torch")]
+
+mod common;
+
+use common::{stderr, Project};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+fn timm_params() -> Option<BTreeMap<String, i64>> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/anchors/timm-params.csv");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        println!(
+            "skipping: {} not found (../shared is absent)",
+            path.display()
+        );
+        return None;
+    };
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (model, params) = (col("model"), col("params"));
+    Some(
+        lines
+            .map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                (f[model].to_string(), f[params].parse().unwrap())
+            })
+            .collect(),
+    )
+}
+
+#[test]
+fn parameter_counts_printed_equal_timms() {
+    let Some(timm) = timm_params() else { return };
+    let p = Project::new();
+    let csv = p.ok(&[
+        "models",
+        "--channels",
+        "7",
+        "--classes",
+        "3",
+        "--format",
+        "csv",
+    ]);
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("arch,family,params,gflops_7x224x224"),
+        "{csv}"
+    );
+    let printed: BTreeMap<String, i64> = lines
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[0].to_string(), f[2].parse().unwrap())
+        })
+        .collect();
+    assert_eq!(printed.len(), 23, "{csv}");
+    for (arch, params) in &printed {
+        assert_eq!(Some(params), timm.get(arch), "{arch}: ours vs timm's");
+    }
+}
+
+#[test]
+fn unknown_architecture_and_small_input_are_clear_errors() {
+    let p = Project::new();
+    let out = p.run(&["models", "--arch", "resnet9000"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("resnet9000") && err.contains("regnety_032"),
+        "{err}"
+    );
+    let out = p.run(&[
+        "models",
+        "--arch",
+        "inception_v3",
+        "--height",
+        "20",
+        "--width",
+        "20",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("20x20"), "{}", stderr(&out));
+    let text = p.ok(&["models", "--arch", "regnety_002", "--channels", "6"]);
+    assert!(
+        text.contains("regnety_002") && text.contains("gflops_6x224x224"),
+        "{text}"
+    );
+}
