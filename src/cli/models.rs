@@ -37,17 +37,22 @@ pub enum ModelsFormat {
     Csv,
 }
 
-/// Prints the table; errors name an unknown architecture or an input too small for a model.
-#[cfg(feature = "torch")]
+/// Prints the table; errors name an unknown architecture or an input too small for a model. Building the
+/// models needs libtorch: inside `pipe-torch` it runs here, otherwise `pipe-torch` is started for it.
 pub fn models(args: &ModelsArgs) -> Result<i32, PipeError> {
-    use pipe_stages::models::{names, summarize};
+    let Some(hooks) = pipe_stages::torch_hook::installed() else {
+        return crate::exec::torch_worker::exec_self_in_torch_worker();
+    };
     if args.channels < 1 || args.classes < 1 || args.height < 1 || args.width < 1 {
         return Err(PipeError::invalid(
             "pipe models: --channels, --classes, --height and --width must be at least 1",
         ));
     }
     let archs: Vec<String> = if args.archs.is_empty() {
-        names().into_iter().map(String::from).collect()
+        pipe_stages::catalog::names()
+            .into_iter()
+            .map(String::from)
+            .collect()
     } else {
         args.archs.clone()
     };
@@ -60,7 +65,7 @@ pub fn models(args: &ModelsArgs) -> Result<i32, PipeError> {
         ModelsFormat::Csv => println!("arch,family,params,{gflops_header}"),
     }
     for arch in &archs {
-        let s = summarize(arch, args.channels, args.classes, args.height, args.width)
+        let s = (hooks.summarize)(arch, args.channels, args.classes, args.height, args.width)
             .map_err(|e| PipeError::invalid(format!("pipe models: {e:#}")))?;
         match args.format {
             ModelsFormat::Text => println!(
@@ -76,17 +81,7 @@ pub fn models(args: &ModelsArgs) -> Result<i32, PipeError> {
     Ok(0)
 }
 
-/// Without libtorch there is no model zoo: say how to get one.
-#[cfg(not(feature = "torch"))]
-pub fn models(_args: &ModelsArgs) -> Result<i32, PipeError> {
-    Err(PipeError::invalid(
-        "pipe models needs the model zoo, which this build left out: rebuild with the default \
-         `torch` feature (cargo build --release)",
-    ))
-}
-
 /// `21792867` → `21,792,867`.
-#[cfg(feature = "torch")]
 fn thousands(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
@@ -103,7 +98,7 @@ fn thousands(n: i64) -> String {
     }
 }
 
-#[cfg(all(test, feature = "torch"))]
+#[cfg(test)]
 mod tests {
     use super::thousands;
 

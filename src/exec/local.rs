@@ -44,18 +44,15 @@ impl Workers {
     }
 }
 
-/// Runs `pipe __worker <spec>` and forwards its progress lines; the worker's stderr goes to `log`.
+/// Runs `<exe> __worker <spec>` and forwards its progress lines; the worker's stderr goes to `log`.
 pub async fn run_worker(
+    exe: PathBuf,
     spec_path: PathBuf,
     log: PathBuf,
     env: Vec<(String, String)>,
     workers: Workers,
     progress: UnboundedSender<Progress>,
 ) -> Outcome {
-    let exe = match std::env::current_exe() {
-        Ok(e) => e,
-        Err(e) => return Outcome::failed(None, format!("cannot find the pipe binary: {e}")),
-    };
     let log_file = match std::fs::File::create(&log) {
         Ok(f) => f,
         Err(e) => return Outcome::failed(None, format!("cannot create {}: {e}", log.display())),

@@ -5,6 +5,7 @@ mod local;
 mod scheduler;
 pub mod slurm;
 mod spec;
+pub mod torch_worker;
 pub mod worker;
 
 pub use devices::visible_gpus;

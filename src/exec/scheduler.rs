@@ -339,6 +339,7 @@ fn launch(
     tx: &mpsc::UnboundedSender<Message>,
 ) -> Result<(), String> {
     let t = &plan.tasks[i];
+    let exe = super::torch_worker::worker_binary(t)?;
     let force = options.force.contains(&t.stage);
     let spec = WorkerSpec::for_task(plan, i, cache, devices.clone(), force);
     let tmp = cache.new_tmp(&t.key).map_err(|e| e.message)?;
@@ -365,7 +366,7 @@ fn launch(
     let workers = workers.clone();
     let log = tmp.join("log.txt");
     tokio::spawn(async move {
-        let outcome = run_worker(spec_path, log, env, workers, ptx).await;
+        let outcome = run_worker(exe, spec_path, log, env, workers, ptx).await;
         let _ = done.send(Message::Done(i, outcome, tmp));
     });
     Ok(())

@@ -55,6 +55,10 @@ pub trait StageKind: Send + Sync {
     fn requires_gpu(&self, _params: &serde_json::Value) -> bool {
         false
     }
+    /// Whether its tasks need libtorch, so run in the `pipe-torch` worker (see [`crate::torch_hook`]).
+    fn needs_torch(&self) -> bool {
+        false
+    }
     /// Computes the outputs.
     fn run(&self, ctx: &TaskContext) -> Result<()>;
 }

@@ -6,6 +6,7 @@
 
 pub mod aggregate;
 pub mod candidates;
+pub mod catalog;
 pub mod examples;
 pub mod fetch;
 pub mod frame;
@@ -13,10 +14,7 @@ pub mod import_results;
 pub mod inspect;
 pub mod kind;
 pub mod labeler;
-#[cfg(feature = "torch")]
 pub mod model_specs;
-#[cfg(feature = "torch")]
-pub mod models;
 pub mod pileup;
 pub mod registry;
 pub mod report;
@@ -27,24 +25,15 @@ pub mod split;
 pub mod summarize;
 pub mod tables;
 pub mod tensorize;
+pub mod torch_hook;
 pub mod train;
 
 pub use kind::{parse_params, InputPort, OutputPort, ProgressSink, StageKind, TaskContext};
 
-/// Facts about the compute environment for manifests (libtorch build, CUDA devices).
+/// Facts about the compute environment for manifests: libtorch and CUDA devices when this process
+/// runs libtorch tasks (`pipe-torch`), nothing otherwise.
 pub fn environment() -> std::collections::BTreeMap<String, String> {
-    #[allow(unused_mut)]
-    let mut env = std::collections::BTreeMap::new();
-    #[cfg(feature = "torch")]
-    {
-        env.insert(
-            "torch_cuda_devices".to_string(),
-            tch::Cuda::device_count().to_string(),
-        );
-        env.insert(
-            "torch_cudnn".to_string(),
-            tch::Cuda::cudnn_is_available().to_string(),
-        );
-    }
-    env
+    torch_hook::installed()
+        .map(|h| (h.environment)().into_iter().collect())
+        .unwrap_or_default()
 }

@@ -1,15 +1,12 @@
 //! The `model_specs` stage kind: parameter count and forward GFLOPs of each architecture at the input the
 //! study trains on (the examples' channels and image size, after padding), as a CSV the `report` stage's
-//! specifications table reads.
+//! specifications table reads. Building the models needs libtorch: the computation is in `pipe-torch`.
 
-use std::fmt::Write as _;
-
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use serde::Deserialize;
 
-use crate::examples::ExamplesFile;
+use crate::catalog;
 use crate::kind::{parse_params, InputPort, OutputPort, StageKind, TaskContext};
-use crate::models;
 
 /// The `model_specs` stage kind.
 pub struct ModelSpecs;
@@ -17,16 +14,16 @@ pub struct ModelSpecs;
 /// Parameters of `model_specs`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Params {
+pub struct Params {
     /// Architectures, as in `pipe models`.
-    archs: Vec<String>,
+    pub archs: Vec<String>,
     /// Classes of the head.
     #[serde(default = "default_classes")]
-    num_classes: i64,
+    pub num_classes: i64,
     /// The training input size `[height, width]` when the train stage pads (`pad_to`); default the
     /// examples' own size.
     #[serde(default)]
-    pad_to: Option<[i64; 2]>,
+    pub pad_to: Option<[i64; 2]>,
 }
 
 fn default_classes() -> i64 {
@@ -34,11 +31,12 @@ fn default_classes() -> i64 {
 }
 
 impl Params {
-    fn validate(&self) -> Result<()> {
+    /// Checks the architecture names and the class count; errors name the field.
+    pub fn validate(&self) -> Result<()> {
         if self.archs.is_empty() {
             bail!("params.archs: name at least one architecture");
         }
-        let known = models::names();
+        let known = catalog::names();
         if let Some(a) = self.archs.iter().find(|a| !known.contains(&a.as_str())) {
             bail!(
                 "params.archs: unknown architecture {a:?}; known architectures: {}",
@@ -84,30 +82,11 @@ impl StageKind for ModelSpecs {
     fn check(&self, params: &serde_json::Value) -> Result<()> {
         parse_params::<Params>(params)?.validate()
     }
+    fn needs_torch(&self) -> bool {
+        true
+    }
     fn run(&self, ctx: &TaskContext) -> Result<()> {
-        let p: Params = ctx.params()?;
-        p.validate()?;
-        let examples = ctx.input("examples")?;
-        let shape = ExamplesFile::open(examples)?.shape;
-        let channels = shape.channels.len() as i64;
-        let [height, width] = p
-            .pad_to
-            .unwrap_or([shape.height as i64, shape.width as i64]);
-        let mut csv = String::from("arch,family,params,input,gflops\n");
-        for (i, arch) in p.archs.iter().enumerate() {
-            ctx.progress
-                .update(i as u64, p.archs.len() as u64, arch.clone());
-            let s = models::summarize(arch, channels, p.num_classes, height, width)
-                .with_context(|| format!("{}: model_specs of {arch}", ctx.task))?;
-            writeln!(
-                csv,
-                "{},{},{},{channels}x{height}x{width},{:.4}",
-                s.arch, s.family, s.params, s.gflops
-            )?;
-        }
-        let out = ctx.output("specs")?;
-        std::fs::write(out, csv).with_context(|| format!("cannot write {}", out.display()))?;
-        Ok(())
+        crate::torch_hook::run(self.name(), ctx)
     }
 }
 

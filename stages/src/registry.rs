@@ -24,8 +24,6 @@ static KINDS: &[&dyn StageKind] = &[
     &crate::aggregate::Aggregate,
     &crate::significance::Significance,
     &crate::report::Report,
-    #[cfg(feature = "torch")]
     &crate::train::Train,
-    #[cfg(feature = "torch")]
     &crate::model_specs::ModelSpecs,
 ];

@@ -165,8 +165,7 @@ impl Slurm {
                 let spec = WorkerSpec::for_task(plan, i, &self.cache, Vec::new(), force);
                 let tmp = self.cache.new_tmp(&t.key).map_err(|e| e.message)?;
                 let spec_path = spec.write(&tmp).map_err(|e| e.message)?;
-                let exe = std::env::current_exe()
-                    .map_err(|e| format!("cannot find the pipe binary: {e}"))?;
+                let exe = crate::exec::torch_worker::worker_binary(t)?;
                 let request = JobRequest {
                     pipeline: &self.pipeline,
                     task: &t.id,

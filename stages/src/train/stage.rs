@@ -3,7 +3,6 @@
 use anyhow::Result;
 
 use super::params::TrainParams;
-use super::trainer;
 use crate::kind::{parse_params, InputPort, OutputPort, StageKind, TaskContext};
 
 /// Trains one architecture on one cross-validation fold.
@@ -72,7 +71,7 @@ impl StageKind for Train {
     fn check(&self, params: &serde_json::Value) -> Result<()> {
         let p: TrainParams = parse_params(params)?;
         p.validate()?;
-        let names = crate::models::names();
+        let names = crate::catalog::names();
         if !names.contains(&p.arch.as_str()) {
             anyhow::bail!(
                 "params.arch: unknown architecture '{}'; known: {}",
@@ -83,8 +82,12 @@ impl StageKind for Train {
         Ok(())
     }
 
+    fn needs_torch(&self) -> bool {
+        true
+    }
+
     fn run(&self, ctx: &TaskContext) -> Result<()> {
-        trainer::run(ctx, &crate::models::build)
+        crate::torch_hook::run(self.name(), ctx)
     }
 }
 

@@ -2,9 +2,8 @@
 //! interpreter in `PIPE_PYTHON`) exports a seeded timm model with the study's modification, an input
 //! batch and its eval-mode logits; the same weights, loaded by name into our model, must give the same
 //! logits.
-#![cfg(feature = "torch")]
 
-use pipe_stages::models;
+use pipe_torch::models;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;

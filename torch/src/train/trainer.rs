@@ -17,13 +17,13 @@ use tch::{nn, Device, Kind, Reduction, Tensor};
 
 use super::checkpoint::{self, Progress};
 use super::device::{self, Transform};
-use super::loader::{channel_stats, epoch_order, Batches, Dataset};
-use super::metrics;
 use super::optim::Optimizer;
-use super::params::{ClassWeights, Sides, TrainParams};
-use super::tensorboard::EventWriter;
-use crate::kind::TaskContext;
-use crate::tables::{self, EpochRow, PredictionRow};
+use pipe_stages::kind::TaskContext;
+use pipe_stages::tables::{self, EpochRow, PredictionRow};
+use pipe_stages::train::loader::{channel_stats, epoch_order, Batches, Dataset};
+use pipe_stages::train::metrics;
+use pipe_stages::train::params::{ClassWeights, Sides, TrainParams};
+use pipe_stages::train::tensorboard::EventWriter;
 
 /// Builds a model under a var-store path: `(path, arch, in_channels, num_classes)`.
 pub type ModelBuilder =
@@ -281,7 +281,7 @@ fn check_input_fits(
     transform: &Transform,
     p: &TrainParams,
 ) -> Result<()> {
-    let batch = super::loader::HostBatch {
+    let batch = pipe_stages::train::loader::HostBatch {
         rows: vec![0],
         images: data.image(0).to_vec(),
         labels: vec![data.labels[0]],

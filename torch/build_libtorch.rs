@@ -1,5 +1,4 @@
-//! Shared by the build scripts of `pipe` and `pipe-stages`: makes binaries and tests find libtorch at
-//! run time (an rpath to the libtorch that tch links, so nobody exports LD_LIBRARY_PATH) and keeps
+//! Makes `pipe-torch` and the tests of this crate find libtorch at run time (an rpath to the libtorch that tch links, so nobody exports LD_LIBRARY_PATH) and keeps
 //! `libtorch_cuda` linked (`--as-needed` would drop it, and CUDA would then be unavailable).
 
 use std::path::PathBuf;
@@ -27,11 +26,8 @@ fn libtorch_lib_dir() -> Option<PathBuf> {
         .then(|| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
 }
 
-/// Emits the link arguments when the `torch` feature is on.
+/// Emits the rpath to libtorch and keeps `libtorch_cuda` linked.
 pub fn link_libtorch() {
-    if std::env::var_os("CARGO_FEATURE_TORCH").is_none() {
-        return;
-    }
     let Some(lib) = libtorch_lib_dir() else {
         return;
     };

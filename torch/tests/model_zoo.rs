@@ -1,8 +1,7 @@
 //! The model zoo against timm's reference figures (`../shared/data/anchors/timm-params.csv`): parameter
 //! counts for every variant at 7 channels / 3 classes, and forward GFLOPs where timm measured them.
-#![cfg(feature = "torch")]
 
-use pipe_stages::models;
+use pipe_torch::models;
 use std::path::Path;
 use tch::nn;
 

@@ -1,4 +1,3 @@
-#[path = "build_libtorch.rs"]
 mod build_libtorch;
 
 fn main() {

@@ -1,9 +1,8 @@
 //! Acceptance: on small generated examples whose class is visible in the image, each family's smallest
 //! model reaches validation macro F1 >= 0.9, and with shuffled labels it does not learn.
 //!
-//! Minutes on a CPU, so ignored by default: `cargo test -p pipe-stages --features torch --test
+//! Minutes on a CPU, so ignored by default: `cargo test -p pipe-torch --test
 //! train_learns -- --ignored`. `PIPE_TRAIN_ARCHS` (comma-separated) picks the architectures.
-#![cfg(feature = "torch")]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,8 +13,8 @@ use arrow::array::{Int32Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use pipe_stages::examples::{Example, ExamplesWriter, ImageShape};
 use pipe_stages::tables::read_epochs;
-use pipe_stages::train::trainer;
 use pipe_stages::{ProgressSink, TaskContext};
+use pipe_torch::train::trainer;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
@@ -117,7 +116,7 @@ fn last_val_f1(dir: &Path, inputs: &(PathBuf, PathBuf), arch: &str, epochs: usiz
         progress: ProgressSink::discard(),
     };
     let start = Instant::now();
-    trainer::run(&ctx, &pipe_stages::models::build).unwrap();
+    trainer::run(&ctx, &pipe_torch::models::build).unwrap();
     let rows = read_epochs(&out.join("epochs.parquet")).unwrap();
     let last = rows.iter().rev().find(|r| r.split == "validation").unwrap();
     eprintln!(

@@ -1,6 +1,5 @@
 //! The training loop with a tiny in-test model: an interrupted run resumed from its checkpoint ends
 //! with the same metrics as an uninterrupted one; bad folds are clear errors.
-#![cfg(feature = "torch")]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -11,8 +10,8 @@ use arrow::array::{Int32Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use pipe_stages::examples::{Example, ExamplesWriter, ImageShape};
 use pipe_stages::tables::{read_epochs, read_predictions, EpochRow};
-use pipe_stages::train::trainer::{self, ModelBuilder};
 use pipe_stages::{ProgressSink, TaskContext};
+use pipe_torch::train::trainer::{self, ModelBuilder};
 use tch::nn;
 
 /// conv 3x3 -> relu -> dropout -> global average pool -> linear: small, with randomness in training.

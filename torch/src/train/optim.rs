@@ -5,7 +5,7 @@
 use anyhow::{bail, Result};
 use tch::{nn, Tensor};
 
-use super::params::OptimizerKind;
+use pipe_stages::train::params::OptimizerKind;
 
 const BETA1: f64 = 0.9;
 const BETA2: f64 = 0.999;

@@ -6,9 +6,9 @@ use std::os::raw::c_void;
 use anyhow::{bail, Result};
 use tch::{nn, Device, Kind, Tensor};
 
-use super::loader::HostBatch;
-use super::params::Sides;
-use crate::examples::ImageShape;
+use pipe_stages::examples::ImageShape;
+use pipe_stages::train::loader::HostBatch;
+use pipe_stages::train::params::Sides;
 
 // libtorch C++ entry points (Itanium ABI, x86_64/aarch64 Linux) that tch 0.24 does not wrap. They are
 // exported by libtorch_cpu, which torch-sys links. `Context` methods take `this` as the first argument.

@@ -1,6 +1,0 @@
-#[path = "stages/build_libtorch.rs"]
-mod build_libtorch;
-
-fn main() {
-    build_libtorch::link_libtorch();
-}

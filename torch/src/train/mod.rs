@@ -1,0 +1,7 @@
+//! The libtorch part of the `train` stage: the training loop, the device transform, the optimizers and
+//! checkpoints. Parameters, metrics, TensorBoard files and the data loader are in `pipe_stages::train`.
+
+pub mod checkpoint;
+pub mod device;
+pub mod optim;
+pub mod trainer;
