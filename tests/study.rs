@@ -1,0 +1,128 @@
+//! The real `pipelines/study.yaml`, scaled down with `--set` so it runs in a test: it runs to the report
+//! with every panel, a second run runs nothing, and a changed learning rate re-runs exactly that
+//! architecture's train tasks and what reads them.
+
+mod common;
+
+use std::path::Path;
+
+use common::Project;
+
+/// Small enough for a debug build on two cores, large enough for three stratified folds.
+const SMALL: &[&str] = &[
+    "--set",
+    "genome_bp=60000",
+    "--set",
+    "epochs=1",
+    "--set",
+    "archs=[regnety_002, efficientnet_b0, convnext_atto]",
+    "--set",
+    "baseline=regnety_002",
+];
+
+fn torch_worker_built() -> bool {
+    let torch = Path::new(env!("CARGO_BIN_EXE_pipe")).with_file_name("pipe-torch");
+    if !torch.is_file() {
+        println!(
+            "skipping: {} is not built (cargo test --workspace builds it)",
+            torch.display()
+        );
+    }
+    torch.is_file()
+}
+
+fn study_project() -> Project {
+    let p = Project::new();
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/study.yaml"))
+            .unwrap();
+    p.write("study.yaml", &text);
+    p
+}
+
+fn args<'a>(first: &[&'a str], more: &[&'a str]) -> Vec<&'a str> {
+    let mut v = first.to_vec();
+    v.extend_from_slice(SMALL);
+    v.extend_from_slice(more);
+    v
+}
+
+/// Task ids `pipe status` marks to run.
+fn to_run(status: &str) -> Vec<String> {
+    let mut ids: Vec<String> = status
+        .lines()
+        .filter_map(|l| l.strip_prefix("run "))
+        .map(|l| l.split_whitespace().next().unwrap_or("").to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn study_runs_to_the_report_then_reruns_exactly_what_changed() {
+    if !torch_worker_built() {
+        return;
+    }
+    let p = study_project();
+    p.ok(&args(&["run", "study.yaml"], &[]));
+
+    let results = p.path().join("results/study");
+    let report = std::fs::read_to_string(results.join("report")).unwrap();
+    for arch in ["regnety_002", "efficientnet_b0", "convnext_atto"] {
+        assert!(report.contains(arch), "{arch} missing from report.html");
+    }
+    let listing = |dir: &str| -> Vec<String> {
+        std::fs::read_dir(results.join(dir))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    let figures = listing("figures");
+    // (a) progression, (b) paired comparison, (e) confusion, (f) ROC, (g) critical difference.
+    for panel in [
+        "f1_progression",
+        "f1_comparison",
+        "confusion",
+        "roc",
+        "f1_critical_difference",
+    ] {
+        for ext in ["svg", "png"] {
+            let name = format!("{panel}.{ext}");
+            assert!(figures.contains(&name), "{name} missing from {figures:?}");
+        }
+    }
+    // (c) the metrics tables against the baseline, (d) the specifications table.
+    let tables = listing("tables");
+    assert!(
+        tables.contains(&"convnext_atto_vs_regnety_002.csv".to_string()),
+        "{tables:?}"
+    );
+    let specs = std::fs::read_to_string(results.join("tables/specifications.csv")).unwrap();
+    assert!(
+        specs.contains("3,378,043") || specs.contains("3378043"),
+        "{specs}"
+    );
+    let summary = std::fs::read_to_string(results.join("summary")).unwrap();
+    assert!(summary.contains("efficientnet_b0"), "{summary}");
+
+    p.ok(&args(&["run", "study.yaml"], &[]));
+    assert!(p.ran_in_last_run().is_empty(), "a second run runs nothing");
+
+    let change = ["--set", "lr.convnext_atto=5.0e-4"];
+    let expected = [
+        "metrics",
+        "report",
+        "stats",
+        "train[arch=convnext_atto,fold=0]",
+        "train[arch=convnext_atto,fold=1]",
+        "train[arch=convnext_atto,fold=2]",
+    ];
+    let status = p.ok(&args(&["status", "study.yaml"], &change));
+    assert_eq!(to_run(&status), expected, "{status}");
+    assert!(
+        status.contains("param lr: 0.001 -> 0.0005"),
+        "the reason names the param:\n{status}"
+    );
+    p.ok(&args(&["run", "study.yaml"], &change));
+    assert_eq!(p.ran_in_last_run(), expected);
+}
