@@ -456,3 +456,31 @@ fn run_records_are_readable_by_pyarrow() {
         "{text}"
     );
 }
+
+#[test]
+fn large_fan_in_reaches_the_command_through_a_list_file() {
+    let p = Project::new();
+    p.write(
+        "fan.yaml",
+        r#"
+name: fan-in
+stages:
+  leaf:
+    matrix: { i: "range(600)" }
+    cmd: [sh, -c, 'echo "$0" > "$1"', "${params.i}", "${outputs.o}"]
+    outputs: { o: a-rather-long-output-file-name.txt }
+  gather:
+    cmd: [sh, -c, 'test -z "$PIPE_INPUT_ALL" && wc -l < "$PIPE_INPUT_ALL_LIST" > "$0" && xargs cat < "$PIPE_INPUT_ALL_LIST" | sort -n | tail -1 >> "$0"', "${outputs.count}"]
+    inputs: { all: "leaf[*].o" }
+    outputs: { count: count.txt }
+"#,
+    );
+    p.ok(&["run", "fan.yaml"]);
+    let count = std::fs::read_to_string(p.path().join("results/fan-in/gather/count")).unwrap();
+    let lines: Vec<&str> = count.split_whitespace().collect();
+    assert_eq!(
+        lines,
+        ["600", "599"],
+        "600 paths in the list file, no oversized variable"
+    );
+}

@@ -120,7 +120,7 @@ fn study_runs_to_the_report_then_reruns_exactly_what_changed() {
     let status = p.ok(&args(&["status", "study.yaml"], &change));
     assert_eq!(to_run(&status), expected, "{status}");
     assert!(
-        status.contains("param lr: 0.001 -> 0.0005"),
+        status.contains("param lr: 0.002 -> 0.0005"),
         "the reason names the param:\n{status}"
     );
     p.ok(&args(&["run", "study.yaml"], &change));

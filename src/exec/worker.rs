@@ -152,6 +152,12 @@ fn environment() -> BTreeMap<String, String> {
     env
 }
 
+/// Longest `PIPE_INPUT_<NAME>` value: Linux refuses one environment string over 128 KiB, so larger
+/// fan-ins are only in the `PIPE_INPUT_<NAME>_LIST` file.
+const MAX_ENV_VALUE: usize = 64 * 1024;
+/// Linux's limit on the arguments and environment of a new program is about 2 MiB; keep clear of it.
+const MAX_ARGV_BYTES: usize = 1024 * 1024;
+
 /// Runs an external command with its placeholders replaced; its stdout and stderr go to the task log.
 fn run_command(
     spec: &WorkerSpec,
@@ -175,8 +181,24 @@ fn run_command(
         .env("PIPE_SEED", spec.seed.to_string())
         .env("PIPE_STATE_DIR", state_dir)
         .env("PIPE_PARAMS", spec.params.to_string());
+    let argv_bytes: usize = args.iter().map(|a| a.len() + 1).sum();
+    if argv_bytes > MAX_ARGV_BYTES {
+        bail!(
+            "the command line is {argv_bytes} bytes, over the {MAX_ARGV_BYTES} the system allows: \
+             read a large fan-in from the file named by $PIPE_INPUT_<NAME>_LIST (one path per line) \
+             instead of passing ${{inputs.x}} as arguments"
+        );
+    }
     for (name, paths) in &spec.inputs {
-        cmd.env(format!("PIPE_INPUT_{}", env_name(name)), join_paths(paths));
+        let var = format!("PIPE_INPUT_{}", env_name(name));
+        let list = state_dir.join(format!("input-{}.list", env_name(name)));
+        let lines: String = paths.iter().map(|p| format!("{}\n", p.display())).collect();
+        std::fs::write(&list, lines).with_context(|| format!("cannot write {}", list.display()))?;
+        cmd.env(format!("{var}_LIST"), &list);
+        let joined = join_paths(paths);
+        if joined.len() <= MAX_ENV_VALUE {
+            cmd.env(var, joined);
+        }
     }
     for (name, path) in outputs {
         cmd.env(format!("PIPE_OUTPUT_{}", env_name(name)), path);
