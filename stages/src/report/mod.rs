@@ -234,7 +234,7 @@ impl StageKind for Report {
         "report"
     }
     fn version(&self) -> u32 {
-        1
+        2
     }
     fn about(&self) -> &'static str {
         "figures (SVG, PNG), tables and a self-contained report.html"

@@ -94,7 +94,15 @@ impl Figure for Progression {
         chart
             .configure_mesh()
             .x_desc("Epoch")
-            .x_label_formatter(&|x| format!("{x:.0}"))
+            .x_labels((last as usize).clamp(2, 20))
+            // Epochs are whole numbers: label only the ticks that fall on one.
+            .x_label_formatter(&|x| {
+                if (x - x.round()).abs() < 1e-6 {
+                    format!("{x:.0}")
+                } else {
+                    String::new()
+                }
+            })
             .y_desc(self.metric_label.as_str())
             .label_style((FAMILY, 14))
             .axis_desc_style((FAMILY, 16))
