@@ -265,6 +265,7 @@ mod tests {
         let s = parse_sacct("12|CANCELLED by 0|0:15|None\n13|FAILED|3:0|NonZeroExitCode\nbad\n");
         assert_eq!(s[&12].state, "CANCELLED");
         assert_eq!(s[&12].signal, Some(15));
+        assert_eq!(s[&12].describe(), "CANCELLED by 0 (exit code 0, signal 15)");
         assert_eq!(s[&13].exit_code, Some(3));
         assert!(s[&13].is_finished());
         assert_eq!(s.len(), 2);
