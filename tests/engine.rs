@@ -452,7 +452,7 @@ fn run_records_are_readable_by_pyarrow() {
     assert!(out.status.success(), "{}", stderr(&out));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.starts_with("34 run_id,pipeline,task,stage,key,status,cache_hit,start,end,seconds,exit_code,devices,host,attempts timestamp[us, tz=UTC]"),
+        text.starts_with("34 run_id,pipeline,task,stage,key,status,cache_hit,start,end,seconds,exit_code,devices,host,attempts,job_id timestamp[us, tz=UTC]"),
         "{text}"
     );
 }

@@ -1,13 +1,17 @@
 //! End-to-end tests of `pipe run --executor slurm` against a live Slurm cluster.
 //!
-//! Start one on a test machine with `scripts/slurm-test-cluster start` (one node, 8 CPUs, four fake
-//! GPUs); without `sbatch` on PATH or a reachable cluster these tests print why and return.
+//! Start one on a test machine with `scripts/slurm-test-cluster start [--accounting]` (one node, 8 CPUs,
+//! four fake GPUs); without `sbatch` on PATH or a reachable cluster these tests print why and return
+//! at once. Tests that follow jobs run once per way of asking Slurm about them: with accounting
+//! (`--accounting`) once with `sacct` and once with `squeue` (forced with `PIPE_SLURM_QUERY`); without,
+//! once in `auto` mode, where pipe finds that `sacct` is disabled and falls back to `squeue`.
 
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use common::{stderr, study_project, Project};
@@ -15,24 +19,100 @@ use common::{stderr, study_project, Project};
 /// Fast polling so the tests do not wait on the default interval.
 const POLL: &[&str] = &["--executor", "slurm", "--slurm-poll", "0.3"];
 
-/// Whether a cluster answers; prints why not.
-fn cluster_up() -> bool {
-    let ok = Command::new("sinfo")
-        .args(["-h", "-o", "%T"])
-        .output()
-        .is_ok_and(|o| {
-            o.status.success()
-                && String::from_utf8_lossy(&o.stdout).lines().any(|s| {
+/// Runs `program args`, giving up after `limit`; its stdout when it succeeded.
+fn quick(program: &str, args: &[&str], limit: Duration) -> Option<String> {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let deadline = Instant::now() + limit;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                let mut out = String::new();
+                std::io::Read::read_to_string(child.stdout.as_mut()?, &mut out).ok()?;
+                return status.success().then_some(out);
+            }
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        }
+    }
+}
+
+/// The ways of asking Slurm about jobs that this cluster supports (`squeue` and `sacct` when
+/// accounting is on, else `auto`), checked once per test binary; empty when no cluster answers.
+fn modes() -> &'static [&'static str] {
+    static MODES: OnceLock<Vec<&'static str>> = OnceLock::new();
+    MODES.get_or_init(|| {
+        // `scontrol ping` fails fast when no controller is configured; sinfo may wait ~10 s for one.
+        let up = quick("sbatch", &["--version"], Duration::from_secs(3)).is_some()
+            && quick("scontrol", &["ping"], Duration::from_secs(3)).is_some_and(|o| o.contains("UP"))
+            && quick("sinfo", &["-h", "-o", "%T"], Duration::from_secs(5)).is_some_and(|o| {
+                o.lines().any(|s| {
                     s.starts_with("idle") || s.starts_with("mixed") || s.starts_with("alloc")
                 })
-        });
-    let sbatch = Command::new("sbatch").arg("--version").output().is_ok();
-    if !(ok && sbatch) {
-        eprintln!(
-            "skipping: no Slurm cluster (sbatch not on PATH or no node up); start one with scripts/slurm-test-cluster start"
-        );
+            });
+        if !up {
+            eprintln!(
+                "skipping: no Slurm cluster (sbatch not on PATH, no controller or no node up); start one with scripts/slurm-test-cluster start [--accounting]"
+            );
+            return Vec::new();
+        }
+        if quick("sacct", &["-n", "-X", "-j", "1"], Duration::from_secs(5)).is_some() {
+            vec!["squeue", "sacct"]
+        } else {
+            eprintln!(
+                "note: the cluster has no accounting, so only the fallback to squeue is tested; scripts/slurm-test-cluster start --accounting adds sacct"
+            );
+            vec!["auto"]
+        }
+    })
+}
+
+/// Whether a cluster answers (the reason it does not is printed once).
+fn cluster_up() -> bool {
+    !modes().is_empty()
+}
+
+/// `pipe` in `p`, asking Slurm about jobs the `mode` way.
+fn pipe_in(p: &Project, mode: &str) -> Command {
+    let mut cmd = p.pipe();
+    if mode == "auto" {
+        cmd.env_remove("PIPE_SLURM_QUERY");
+    } else {
+        cmd.env("PIPE_SLURM_QUERY", mode);
     }
-    ok && sbatch
+    cmd
+}
+
+fn run_in(p: &Project, mode: &str, args: &[&str]) -> std::process::Output {
+    pipe_in(p, mode).args(args).output().unwrap()
+}
+
+fn ok_in(p: &Project, mode: &str, args: &[&str]) -> String {
+    let out = run_in(p, mode, args);
+    assert!(
+        out.status.success(),
+        "[{mode}] pipe {args:?} failed ({:?}):\n{}\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        stderr(&out)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+fn slurm_run_in(p: &Project, mode: &str, file: &str, extra: &[&str]) -> String {
+    let mut args = vec!["run", file];
+    args.extend_from_slice(POLL);
+    args.extend_from_slice(extra);
+    ok_in(p, mode, &args)
 }
 
 fn slurm_run(p: &Project, file: &str, extra: &[&str]) -> String {
@@ -123,55 +203,118 @@ fn wait_for_jobs(p: &Project, n: usize) -> Vec<String> {
     }
 }
 
-#[test]
-fn study_shape_under_slurm_equals_a_local_run() {
-    if !cluster_up() {
-        return;
-    }
-    let p = study_project();
-    slurm_run(&p, "study.yaml", &[]);
-    assert_eq!(p.ran_in_last_run().len(), 34);
-    let slurm_keys = keys_of_last_run(&p);
-
-    let local = study_project();
-    local.ok(&["run", "study.yaml", "-j", "2"]);
-    assert_eq!(keys_of_last_run(&local), slurm_keys);
-    assert_eq!(
-        read_tree(&p.path().join("results")),
-        read_tree(&local.path().join("results"))
-    );
-
-    // Every entry was computed by a Slurm job, and the journal is empty again.
-    for key in slurm_keys.values() {
-        let manifest = p
-            .path()
-            .join("cache")
-            .join(&key[..2])
-            .join(key)
-            .join("manifest.json");
-        let m: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
-        assert!(m["environment"]["slurm_job_id"].is_string(), "{manifest:?}");
-    }
-    assert!(journal_ids(&p).is_empty());
-
-    // A second run submits nothing.
-    slurm_run(&p, "study.yaml", &[]);
-    assert!(p.ran_in_last_run().is_empty());
+/// Task id to job id, from the journal of submitted jobs.
+fn journal_tasks(p: &Project) -> BTreeMap<String, String> {
+    std::fs::read_dir(p.path().join("cache/.slurm"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let v: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(e.path()).ok()?).ok()?;
+            Some((v["task"].as_str()?.to_string(), v["job_id"].to_string()))
+        })
+        .collect()
 }
 
+/// Slurm's state of job `id` (`squeue`; empty once it left the controller).
+fn job_state(id: &str) -> String {
+    let out = Command::new("squeue")
+        .args(["-h", "-t", "all", "-O", "State", "-j", id])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Waits until the jobs of `tasks` are journaled and running; returns their job ids.
+fn wait_running(p: &Project, tasks: &[&str]) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let journal = journal_tasks(p);
+        let ids: Vec<String> = tasks
+            .iter()
+            .filter_map(|t| journal.get(*t).cloned())
+            .collect();
+        if ids.len() == tasks.len() && ids.iter().all(|id| job_state(id) == "RUNNING") {
+            return ids;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "jobs of {tasks:?} not running: {journal:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn manifest(p: &Project, key: &str) -> serde_json::Value {
+    let path = p
+        .path()
+        .join("cache")
+        .join(&key[..2])
+        .join(key)
+        .join("manifest.json");
+    serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
+}
+
+fn rows_of_last_run(p: &Project) -> BTreeMap<String, pipe::record::RecordRow> {
+    let rows = p.records();
+    let last = rows.last().map(|r| r.run_id.clone()).unwrap_or_default();
+    rows.into_iter()
+        .filter(|r| r.run_id == last)
+        .map(|r| (r.task.clone(), r))
+        .collect()
+}
+
+/// Acceptance 1: the 34-task study shape under Slurm equals a local run, and a second run with
+/// either executor runs nothing.
+#[test]
+fn study_shape_under_slurm_equals_a_local_run() {
+    for mode in modes() {
+        let p = study_project();
+        slurm_run_in(&p, mode, "study.yaml", &[]);
+        assert_eq!(p.ran_in_last_run().len(), 34, "[{mode}]");
+        let slurm_keys = keys_of_last_run(&p);
+
+        let local = study_project();
+        local.ok(&["run", "study.yaml", "-j", "2"]);
+        assert_eq!(keys_of_last_run(&local), slurm_keys, "[{mode}]");
+        assert_eq!(
+            read_tree(&p.path().join("results")),
+            read_tree(&local.path().join("results")),
+            "[{mode}]"
+        );
+
+        // Every entry was computed by a Slurm job whose id the run records hold; the journal is
+        // empty again.
+        let rows = rows_of_last_run(&p);
+        for key in slurm_keys.values() {
+            assert!(manifest(&p, key)["environment"]["slurm_job_id"].is_string());
+        }
+        let job_ids: BTreeSet<&str> = rows.values().map(|r| r.job_id.as_str()).collect();
+        assert_eq!(job_ids.len(), 34, "[{mode}] one job per task: {job_ids:?}");
+        assert!(journal_ids(&p).is_empty());
+
+        // A second run submits nothing, under Slurm or locally; nor does Slurm on the local cache.
+        slurm_run_in(&p, mode, "study.yaml", &[]);
+        assert!(p.ran_in_last_run().is_empty(), "[{mode}]");
+        p.ok(&["run", "study.yaml", "-j", "2"]);
+        assert!(p.ran_in_last_run().is_empty(), "[{mode}]");
+        slurm_run_in(&local, mode, "study.yaml", &[]);
+        assert!(local.ran_in_last_run().is_empty(), "[{mode}]");
+    }
+}
+
+/// Acceptance 2: 12 tasks of `gpu: 1` on four devices, never two at once on one device.
 #[test]
 fn gpu_jobs_get_devices_of_their_own() {
-    if !cluster_up() {
-        return;
-    }
-    let p = Project::new();
-    let logs = p.path().join("gpu-logs");
-    std::fs::create_dir_all(&logs).unwrap();
-    p.write(
-        "g.yaml",
-        &format!(
-            r#"
+    for mode in modes() {
+        let p = Project::new();
+        let logs = p.path().join("gpu-logs");
+        std::fs::create_dir_all(&logs).unwrap();
+        p.write(
+            "g.yaml",
+            &format!(
+                r#"
 name: slurm-gpus
 stages:
   t:
@@ -180,32 +323,41 @@ stages:
     cmd: [sh, -c, 'a=$(date +%s.%N); sleep 1; echo "$CUDA_VISIBLE_DEVICES $a $(date +%s.%N)" > {}/$PIPE_KEY; echo ok > "$0"', "${{outputs.o}}"]
     outputs: {{ o: o.txt }}
 "#,
-            logs.display()
-        ),
-    );
-    slurm_run(&p, "g.yaml", &[]);
-    let spans = spans(&logs);
-    assert_eq!(spans.len(), 12);
-    for (i, (dev, start, end)) in spans.iter().enumerate() {
-        assert!(
-            ["0", "1", "2", "3"].contains(&dev.as_str()),
-            "device '{dev}'"
+                logs.display()
+            ),
         );
-        let same_device_overlap = spans
-            .iter()
-            .enumerate()
-            .any(|(j, s)| j != i && s.0 == *dev && s.1 < *end && *start < s.2);
-        assert!(!same_device_overlap, "two jobs at once on device {dev}");
+        slurm_run_in(&p, mode, "g.yaml", &[]);
+        let spans = spans(&logs);
+        assert_eq!(spans.len(), 12);
+        for (i, (dev, start, end)) in spans.iter().enumerate() {
+            assert!(
+                ["0", "1", "2", "3"].contains(&dev.as_str()),
+                "device '{dev}'"
+            );
+            let same_device_overlap = spans
+                .iter()
+                .enumerate()
+                .any(|(j, s)| j != i && s.0 == *dev && s.1 < *end && *start < s.2);
+            assert!(!same_device_overlap, "two jobs at once on device {dev}");
+        }
+        let used: BTreeSet<&str> = spans.iter().map(|s| s.0.as_str()).collect();
+        assert_eq!(used.len(), 4, "all four devices used: {used:?}");
+        // The run records hold the device and the job of each task, the same as the manifest.
+        let rows = rows_of_last_run(&p);
+        assert_eq!(rows.len(), 12);
+        for r in rows.values() {
+            assert!(["0", "1", "2", "3"].contains(&r.devices.as_str()), "{r:?}");
+            let m = manifest(&p, &r.key);
+            assert_eq!(
+                m["environment"]["slurm_job_id"].as_str(),
+                Some(r.job_id.as_str())
+            );
+            assert_eq!(
+                m["environment"]["cuda_visible_devices"].as_str(),
+                Some(r.devices.as_str())
+            );
+        }
     }
-    let used: BTreeSet<&str> = spans.iter().map(|s| s.0.as_str()).collect();
-    assert_eq!(used.len(), 4, "all four devices used: {used:?}");
-    // The run records hold the device each job was given.
-    let rows = p.records();
-    assert!(
-        rows.iter()
-            .all(|r| ["0", "1", "2", "3"].contains(&r.devices.as_str())),
-        "{rows:?}"
-    );
 }
 
 #[test]
@@ -238,15 +390,13 @@ stages:
 
 #[test]
 fn failed_job_reports_state_reason_and_log_and_is_retried() {
-    if !cluster_up() {
-        return;
-    }
-    let p = Project::new();
-    let attempts = p.path().join("attempts");
-    p.write(
-        "f.yaml",
-        &format!(
-            r#"
+    for mode in modes() {
+        let p = Project::new();
+        let attempts = p.path().join("attempts");
+        p.write(
+            "f.yaml",
+            &format!(
+                r#"
 name: slurm-fail
 stages:
   bad:
@@ -254,95 +404,355 @@ stages:
     cmd: [sh, -c, 'echo try >> {}; echo "boom: the model diverged" >&2; exit 3']
     outputs: {{ o: o.txt }}
 "#,
-            attempts.display()
-        ),
-    );
-    let mut args = vec!["run", "f.yaml"];
-    args.extend_from_slice(POLL);
-    let out = p.run(&args);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    let err = stderr(&out);
-    assert!(err.contains("FAILED"), "{err}");
-    assert!(err.contains("NonZeroExitCode"), "{err}");
-    assert!(err.contains("boom: the model diverged"), "{err}");
-    assert_eq!(
-        std::fs::read_to_string(&attempts).unwrap().lines().count(),
-        2
-    );
-    let rows = p.records();
-    assert_eq!(rows.last().unwrap().attempts, 2);
-    assert_eq!(rows.last().unwrap().status, "failed");
-    assert!(journal_ids(&p).is_empty());
+                attempts.display()
+            ),
+        );
+        let mut args = vec!["run", "f.yaml"];
+        args.extend_from_slice(POLL);
+        let out = run_in(&p, mode, &args);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains("FAILED"), "[{mode}] {err}");
+        assert!(err.contains("exited with code 3"), "[{mode}] {err}");
+        if *mode != "sacct" {
+            assert!(err.contains("NonZeroExitCode"), "{err}");
+        }
+        assert!(err.contains("boom: the model diverged"), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(&attempts).unwrap().lines().count(),
+            2
+        );
+        let rows = p.records();
+        assert_eq!(rows.last().unwrap().attempts, 2);
+        assert_eq!(rows.last().unwrap().status, "failed");
+        assert!(journal_ids(&p).is_empty());
+    }
 }
 
+/// Acceptance 3: SIGKILL of `pipe` while jobs run, then `pipe run` again: every task computed
+/// exactly once, the run completes, `pipe verify` finds nothing damaged.
 #[test]
 fn rerun_after_sigkill_waits_for_queued_jobs_instead_of_resubmitting() {
-    if !cluster_up() {
-        return;
-    }
-    let p = Project::new();
-    let counter = p.path().join("computed.log");
-    p.write(
-        "k.yaml",
-        &format!(
-            r#"
+    for mode in modes() {
+        let p = Project::new();
+        let counter = p.path().join("computed.log");
+        p.write(
+            "k.yaml",
+            &format!(
+                r#"
 name: slurm-reattach
 stages:
   work:
-    matrix: {{ i: "range(3)" }}
-    cmd: [sh, -c, 'sleep 3; echo "$PIPE_TASK" >> {}; echo ok > "$0"', "${{outputs.o}}"]
+    matrix: {{ i: "range(6)" }}
+    cmd: [sh, -c, 'sleep 3; echo "$PIPE_TASK" >> {c}; echo ok > "$0"', "${{outputs.o}}"]
+    outputs: {{ o: o.txt }}
+  sum:
+    cmd: [sh, -c, 'echo "$PIPE_TASK" >> {c}; cat "$@" > "$PIPE_OUTPUT_O"', sum, "${{inputs.w}}"]
+    inputs: {{ w: "work[*].o" }}
     outputs: {{ o: o.txt }}
 "#,
-            counter.display()
-        ),
-    );
-    let mut child = p.pipe().args(["run", "k.yaml"]).args(POLL).spawn().unwrap();
-    let submitted = wait_for_jobs(&p, 3);
-    assert_eq!(submitted.len(), 3, "three jobs journaled");
-    child.kill().unwrap(); // SIGKILL: the jobs stay queued.
-    child.wait().unwrap();
-    slurm_run(&p, "k.yaml", &[]);
-    // A job that ended between the two runs is simply cached now.
-    let rows = p.records();
-    let last: Vec<_> = rows
-        .iter()
-        .filter(|r| r.run_id == rows[rows.len() - 1].run_id)
-        .collect();
+                c = counter.display()
+            ),
+        );
+        let mut child = pipe_in(&p, mode)
+            .args(["run", "k.yaml"])
+            .args(POLL)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let submitted = wait_for_jobs(&p, 6);
+        assert_eq!(submitted.len(), 6, "six jobs journaled");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !submitted.iter().any(|id| job_state(id) == "RUNNING") {
+            assert!(Instant::now() < deadline, "no job started");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        child.kill().unwrap(); // SIGKILL while jobs run: they stay queued or running.
+        child.wait().unwrap();
+        slurm_run_in(&p, mode, "k.yaml", &[]);
+        let rows = rows_of_last_run(&p);
+        // A job that ended between the two runs is simply cached now.
+        assert!(
+            rows.values()
+                .all(|r| r.status == "ran" || r.status == "cached"),
+            "{rows:?}"
+        );
+        let computed = std::fs::read_to_string(&counter).unwrap();
+        let mut lines: Vec<&str> = computed.lines().collect();
+        lines.sort();
+        let mut expected: Vec<String> = (0..6).map(|i| format!("work[i={i}]")).collect();
+        expected.push("sum".into());
+        expected.sort();
+        assert_eq!(lines, expected, "[{mode}] every task computed exactly once");
+        let mut used: Vec<String> = rows
+            .values()
+            .filter(|r| r.stage == "work")
+            .map(|r| {
+                manifest(&p, &r.key)["environment"]["slurm_job_id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        let mut submitted = submitted;
+        used.sort();
+        submitted.sort();
+        assert_eq!(
+            used, submitted,
+            "the entries come from the first run's jobs"
+        );
+        let verify = ok_in(&p, mode, &["verify"]);
+        assert!(verify.contains(": 0 damaged"), "{verify}");
+        assert!(journal_ids(&p).is_empty());
+    }
+}
+
+/// Acceptance 4: `scancel` of a running job: reported as cancelled with Slurm's state, retried when
+/// `retries` allows; with `--keep-going` everything not downstream of it completes.
+#[test]
+fn scancelled_job_is_reported_retried_and_the_rest_completes() {
+    for mode in modes() {
+        let p = Project::new();
+        let marks = p.path().join("marks");
+        std::fs::create_dir_all(&marks).unwrap();
+        // A victim sleeps on its first attempt only, so a retry finishes at once.
+        let victim = format!(
+            r#"'if [ -e {m}/$PIPE_TASK ]; then echo again > "$0"; else touch {m}/$PIPE_TASK; sleep 120; fi', "${{outputs.o}}""#,
+            m = marks.display()
+        );
+        p.write(
+            "c.yaml",
+            &format!(
+                r#"
+name: slurm-scancel
+stages:
+  retried:
+    retries: 1
+    params: {{ which: retried }}
+    cmd: [sh, -c, {victim}]
+    outputs: {{ o: o.txt }}
+  lost:
+    params: {{ which: lost }}
+    cmd: [sh, -c, {victim}]
+    outputs: {{ o: o.txt }}
+  after_retried:
+    cmd: [cp, "${{inputs.i}}", "${{outputs.o}}"]
+    inputs: {{ i: retried.o }}
+    outputs: {{ o: o.txt }}
+  after_lost:
+    cmd: [cp, "${{inputs.i}}", "${{outputs.o}}"]
+    inputs: {{ i: lost.o }}
+    outputs: {{ o: o.txt }}
+  other:
+    matrix: {{ i: "range(3)" }}
+    cmd: [sh, -c, 'sleep 2; echo $PIPE_TASK > "$0"', "${{outputs.o}}"]
+    outputs: {{ o: o.txt }}
+  after_other:
+    cmd: [sh, -c, 'cat "$@" > "$PIPE_OUTPUT_O"', x, "${{inputs.i}}"]
+    inputs: {{ i: "other[*].o" }}
+    outputs: {{ o: o.txt }}
+"#
+            ),
+        );
+        let child = pipe_in(&p, mode)
+            .args(["run", "c.yaml", "--keep-going"])
+            .args(POLL)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let ids = wait_running(&p, &["retried", "lost"]);
+        let status = Command::new("scancel").args(&ids).status().unwrap();
+        assert!(status.success());
+        let out = child.wait_with_output().unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "[{mode}] {err}");
+        assert!(
+            err.contains(&format!("Slurm job {} was cancelled", ids[1])),
+            "[{mode}] {err}"
+        );
+        assert!(err.contains("CANCELLED"), "[{mode}] {err}");
+        if *mode == "sacct" {
+            assert!(err.contains("CANCELLED by "), "[{mode}] {err}");
+        }
+        let rows = rows_of_last_run(&p);
+        let status = |t: &str| rows[t].status.as_str();
+        assert_eq!(status("retried"), "ran", "[{mode}] {rows:?}");
+        assert_eq!(rows["retried"].attempts, 2);
+        assert_eq!(status("after_retried"), "ran");
+        assert_eq!(status("lost"), "failed");
+        assert_ne!(status("after_lost"), "ran");
+        for t in ["other[i=0]", "other[i=1]", "other[i=2]", "after_other"] {
+            assert_eq!(status(t), "ran", "[{mode}] {t}: {rows:?}");
+        }
+        assert!(journal_ids(&p).is_empty());
+    }
+}
+
+/// Acceptance 5: a job over its time limit is a clear error (Slurm's granularity is a minute, so
+/// this test takes one to two; both modes run at once).
+#[test]
+fn job_over_its_time_limit_is_a_clear_error() {
+    std::thread::scope(|scope| {
+        for mode in modes() {
+            scope.spawn(move || {
+                let p = Project::new();
+                p.write(
+                    "t.yaml",
+                    r#"
+name: slurm-timeout
+stages:
+  slow:
+    resources: { time: "1" }
+    cmd: [sh, -c, 'echo "started"; sleep 600; echo done > "$0"', "${outputs.o}"]
+    outputs: { o: o.txt }
+"#,
+                );
+                let started = Instant::now();
+                let mut args = vec!["run", "t.yaml"];
+                args.extend_from_slice(POLL);
+                let out = run_in(&p, mode, &args);
+                let err = stderr(&out);
+                assert_eq!(out.status.code(), Some(1), "[{mode}] {err}");
+                assert!(err.contains("ran past its time limit"), "[{mode}] {err}");
+                assert!(err.contains("TIMEOUT"), "[{mode}] {err}");
+                assert!(err.contains("resources.time"), "[{mode}] {err}");
+                assert!(!err.contains("panicked"), "{err}");
+                assert!(started.elapsed() < Duration::from_secs(300));
+            });
+        }
+    });
+}
+
+/// Acceptance 5: a worker that cannot see the cache directory (not shared with the compute node).
+/// `pipe` runs in a mount namespace of its own where the cache lives on a private tmpfs that
+/// slurmd, outside the namespace, cannot see: as on a cluster whose cache is local to the login node.
+#[test]
+fn cache_the_compute_node_cannot_see_is_a_clear_error() {
+    if !cluster_up() {
+        return;
+    }
+    let p = study_project();
+    let private = p.path().join("private");
+    std::fs::create_dir_all(&private).unwrap();
+    let probe = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "true"])
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        eprintln!("skipping: cannot make a mount namespace (unshare --mount needs root)");
+        return;
+    }
+    let out = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c"])
+        .arg(r#"mount -t tmpfs pipe-private "$0" && exec "$@""#)
+        .arg(&private)
+        .arg(env!("CARGO_BIN_EXE_pipe"))
+        .args(["run", "study.yaml"])
+        .args(POLL)
+        .current_dir(p.path())
+        .env("PIPE_CACHE", private.join("cache"))
+        .env_remove("CUDA_VISIBLE_DEVICES")
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
-        last.iter()
-            .all(|r| r.status == "ran" || r.status == "cached"),
-        "{last:?}"
+        err.contains("the compute node cannot see the cache directory"),
+        "{err}"
     );
-    let computed = std::fs::read_to_string(&counter).unwrap();
-    assert_eq!(
-        computed.lines().count(),
-        3,
-        "no task was submitted twice: {computed}"
-    );
-    let mut used: Vec<String> = keys_of_last_run(&p)
-        .values()
-        .map(|key| {
-            let manifest = p
-                .path()
-                .join("cache")
-                .join(&key[..2])
-                .join(key)
-                .join("manifest.json");
-            let m: serde_json::Value =
-                serde_json::from_slice(&std::fs::read(manifest).unwrap()).unwrap();
-            m["environment"]["slurm_job_id"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
-    let mut submitted = submitted;
-    used.sort();
-    submitted.sort();
-    assert_eq!(
-        used, submitted,
-        "the entries come from the first run's jobs"
-    );
+    assert!(err.contains("shared"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+/// One batched query per poll interval: the number of `squeue`/`sacct` calls follows the run's
+/// length in polls, not tasks x polls. Wrappers first on PATH log every Slurm command.
+#[test]
+fn one_batched_query_per_poll_interval() {
+    for mode in modes() {
+        let p = Project::new();
+        let bin = p.path().join("bin");
+        let log = p.path().join("calls.log");
+        std::fs::create_dir_all(&bin).unwrap();
+        for tool in ["sbatch", "squeue", "sacct", "scontrol", "scancel", "sinfo"] {
+            let real = which(tool);
+            let path = bin.join(tool);
+            std::fs::write(
+                &path,
+                format!(
+                    "#!/bin/sh\necho \"{tool} $*\" >> {}\nexec {} \"$@\"\n",
+                    log.display(),
+                    real.display()
+                ),
+            )
+            .unwrap();
+            let mut perm = std::fs::metadata(&path).unwrap().permissions();
+            std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+            std::fs::set_permissions(&path, perm).unwrap();
+        }
+        p.write(
+            "b.yaml",
+            r#"
+name: slurm-batched
+stages:
+  t:
+    matrix: { i: "range(40)" }
+    cmd: [sh, -c, 'sleep 1; echo $PIPE_TASK > "$0"', "${outputs.o}"]
+    outputs: { o: o.txt }
+"#,
+        );
+        let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+        let started = Instant::now();
+        let out = pipe_in(&p, mode)
+            .env("PATH", path)
+            .args([
+                "run",
+                "b.yaml",
+                "--executor",
+                "slurm",
+                "--slurm-poll",
+                "0.5",
+            ])
+            .output()
+            .unwrap();
+        let seconds = started.elapsed().as_secs_f64();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let calls = std::fs::read_to_string(&log).unwrap();
+        let count = |tool: &str| calls.lines().filter(|l| l.starts_with(tool)).count();
+        assert_eq!(count("sbatch "), 40, "[{mode}] one sbatch per task");
+        let polls = (seconds / 0.5).ceil() as usize + 1;
+        let queries = count("squeue ") + count("sacct ");
+        // sacct mode may add one squeue per poll for jobs not yet in the database.
+        let per_poll = if *mode == "sacct" { 2 } else { 1 };
+        assert!(
+            queries <= per_poll * polls + 2,
+            "[{mode}] {queries} queries in {seconds:.1}s ({polls} polls):\n{calls}"
+        );
+        match *mode {
+            "squeue" => assert_eq!(count("sacct "), 0, "{calls}"),
+            // One sacct call finds accounting disabled; squeue from then on.
+            "auto" => assert_eq!(count("sacct "), 1, "{calls}"),
+            _ => assert!(count("sacct ") > 0, "{calls}"),
+        }
+        // Some query asked about many jobs at once.
+        let most_ids = calls
+            .lines()
+            .filter(|l| l.starts_with("squeue ") || l.starts_with("sacct "))
+            .filter_map(|l| l.split_whitespace().skip_while(|w| *w != "-j").nth(1))
+            .map(|ids| ids.split(',').count())
+            .max()
+            .unwrap_or(0);
+        assert!(most_ids >= 8, "[{mode}] queries were not batched:\n{calls}");
+    }
+}
+
+fn which(tool: &str) -> PathBuf {
+    std::env::var("PATH")
+        .unwrap()
+        .split(':')
+        .map(|d| Path::new(d).join(tool))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("{tool} not on PATH"))
 }
 
 #[test]
@@ -362,7 +772,14 @@ stages:
     outputs: { o: o.txt }
 "#,
     );
-    let child = p.pipe().args(["run", "i.yaml"]).args(POLL).spawn().unwrap();
+    let child = p
+        .pipe()
+        .args(["run", "i.yaml"])
+        .args(POLL)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let ids = wait_for_jobs(&p, 2);
     assert_eq!(ids.len(), 2);
     // SAFETY: sends SIGINT (as Ctrl-C does) to the child we started.
@@ -386,6 +803,8 @@ stages:
     assert!(p.records().iter().any(|r| r.status == "interrupted"));
 }
 
+/// Acceptance 5: an unknown partition stops the run before it submits anything, with Slurm's own
+/// message.
 #[test]
 fn unknown_partition_is_a_clear_error() {
     if !cluster_up() {
@@ -407,8 +826,13 @@ fn unknown_partition_is_a_clear_error() {
         "{err}"
     );
     assert!(err.contains("partitions: "), "{err}");
+    // sbatch's own words, e.g. "sbatch: error: invalid partition specified: nope".
+    assert!(err.contains("Slurm says: sbatch: error:"), "{err}");
+    assert!(err.to_lowercase().contains("invalid partition"), "{err}");
+    assert!(journal_ids(&p).is_empty());
 }
 
+/// Acceptance 5: no Slurm clients at all.
 #[test]
 fn missing_slurm_clients_are_a_clear_error() {
     let p = study_project();
@@ -424,6 +848,33 @@ fn missing_slurm_clients_are_a_clear_error() {
     let err = stderr(&out);
     assert!(err.contains("not on PATH"), "{err}");
     assert!(err.contains("--executor local"), "{err}");
+}
+
+/// Acceptance 5: `sinfo` answers but `sbatch` is not on PATH: each task fails with a clear message.
+#[test]
+fn missing_sbatch_is_a_clear_error() {
+    if !cluster_up() {
+        return;
+    }
+    let p = study_project();
+    let bin = p.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    for tool in [
+        "sinfo", "squeue", "sacct", "scancel", "sh", "cp", "tr", "cat", "wc",
+    ] {
+        std::os::unix::fs::symlink(which(tool), bin.join(tool)).unwrap();
+    }
+    let out = p
+        .pipe()
+        .env("PATH", &bin)
+        .args(["run", "study.yaml"])
+        .args(POLL)
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("'sbatch' not found on PATH"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
 }
 
 #[test]

@@ -128,6 +128,7 @@ pub fn run(
                 .join(","),
             host: host.clone(),
             attempts: r.attempts as i32,
+            job_id: r.job_id.clone(),
         })
         .collect();
     record::write_run(&cache.records_dir(), &run_id, &rows)?;

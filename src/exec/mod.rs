@@ -89,6 +89,8 @@ pub struct TaskResult {
     pub exit_code: Option<i32>,
     /// Physical GPUs it held.
     pub devices: Vec<usize>,
+    /// The Slurm job that computed it (empty under the local executor).
+    pub job_id: String,
     /// Attempts made.
     pub attempts: u32,
     /// Failure message and log tail.
@@ -103,6 +105,7 @@ impl TaskResult {
             end: 0.0,
             exit_code: None,
             devices: Vec::new(),
+            job_id: String::new(),
             attempts: 0,
             message: String::new(),
         }

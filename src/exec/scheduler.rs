@@ -254,8 +254,11 @@ pub async fn execute(
                                 r.status = if outcome == Outcome::Computed { TaskStatus::Ran } else { TaskStatus::Cached };
                                 r.exit_code = Some(0);
                                 if slurm.is_some() {
-                                    // Slurm chose the devices; the worker recorded them.
-                                    r.devices = cache.manifest(&t.key).map(|m| m.devices).unwrap_or_default();
+                                    // Slurm chose the devices and the job; the worker recorded them.
+                                    if let Ok(m) = cache.manifest(&t.key) {
+                                        r.job_id = m.environment.get("slurm_job_id").cloned().unwrap_or_default();
+                                        r.devices = m.devices;
+                                    }
                                 }
                                 for d in plan.dependents(i) {
                                     if to_run[d] {

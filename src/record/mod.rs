@@ -49,6 +49,8 @@ pub struct RecordRow {
     pub host: String,
     /// Attempts made.
     pub attempts: i32,
+    /// Slurm job id (empty under the local executor; absent from records older than the column).
+    pub job_id: String,
 }
 
 fn schema() -> SchemaRef {
@@ -68,6 +70,7 @@ fn schema() -> SchemaRef {
         Field::new("devices", DataType::Utf8, false),
         Field::new("host", DataType::Utf8, false),
         Field::new("attempts", DataType::Int32, false),
+        Field::new("job_id", DataType::Utf8, false),
     ]))
 }
 
@@ -111,6 +114,7 @@ pub fn write_run(dir: &Path, run_id: &str, rows: &[RecordRow]) -> Result<(), Pip
             Arc::new(Int32Array::from_iter_values(
                 rows.iter().map(|r| r.attempts),
             )),
+            s(|r| &r.job_id),
         ],
     )
     .map_err(|e| PipeError::env(format!("run record: {e}")))?;
@@ -182,6 +186,9 @@ fn read_file(path: &Path) -> Result<Vec<RecordRow>, PipeError> {
         let seconds = typed!("seconds", Float64Array);
         let exit = typed!("exit_code", Int32Array);
         let attempts = typed!("attempts", Int32Array);
+        let job_ids = batch
+            .column_by_name("job_id")
+            .and_then(|c| c.as_any().downcast_ref::<StringArray>().cloned());
         let secs = |a: &TimestampMicrosecondArray, i: usize| {
             if a.is_valid(i) {
                 a.value(i) as f64 / 1e6
@@ -206,6 +213,10 @@ fn read_file(path: &Path) -> Result<Vec<RecordRow>, PipeError> {
                 devices: s(6),
                 host: s(7),
                 attempts: attempts.value(i),
+                job_id: job_ids
+                    .as_ref()
+                    .map(|c| c.value(i).to_string())
+                    .unwrap_or_default(),
             });
         }
     }
@@ -234,6 +245,7 @@ mod tests {
             devices: "0".into(),
             host: "h".into(),
             attempts: 1,
+            job_id: "42".into(),
         };
         let cached = RecordRow {
             status: "cached".into(),

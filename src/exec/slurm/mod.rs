@@ -57,20 +57,53 @@ pub fn preflight(settings: &SlurmSettings) -> Result<(), PipeError> {
             String::from_utf8_lossy(&out.stderr).trim()
         )));
     }
-    if let Some(partition) = &settings.partition {
-        let names: Vec<String> = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(|l| l.trim().trim_end_matches('*').to_string())
-            .filter(|l| !l.is_empty())
-            .collect();
-        if !names.contains(partition) {
-            return Err(PipeError::invalid(format!(
-                "slurm partition '{partition}' does not exist (partitions: {}); set it with --slurm-partition or slurm.partition",
-                names.join(", ")
-            )));
+    let names: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.trim().trim_end_matches('*').to_string())
+        .filter(|l| !l.is_empty())
+        .collect();
+    // Slurm itself judges the partition, account and QOS: a job that only asks for them is tested
+    // (`sbatch --test-only`, nothing is queued) and Slurm's refusal is shown as it wrote it.
+    let mut test: Vec<String> = Vec::new();
+    for (flag, value) in [
+        ("--partition=", &settings.partition),
+        ("--account=", &settings.account),
+        ("--qos=", &settings.qos),
+    ] {
+        if let Some(v) = value {
+            test.push(format!("{flag}{v}"));
         }
     }
-    Ok(())
+    if test.is_empty() {
+        return Ok(());
+    }
+    let refusal = match std::process::Command::new("sbatch")
+        .arg("--test-only")
+        .args(&test)
+        .args(["--output=/dev/null", "--wrap=true"])
+        .stdin(std::process::Stdio::null())
+        .output()
+    {
+        Ok(o) if o.status.success() => return Ok(()),
+        Ok(o) => String::from_utf8_lossy(&o.stderr).trim().to_string(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(PipeError::env(
+                "--executor slurm: 'sbatch' is not on PATH (sinfo is); run pipe where the Slurm clients are installed, or use --executor local",
+            ))
+        }
+        Err(e) => format!("cannot run sbatch: {e}"),
+    };
+    let head = match &settings.partition {
+        Some(p) if !names.contains(p) => format!(
+            "slurm partition '{p}' does not exist (partitions: {}); set it with --slurm-partition or slurm.partition",
+            names.join(", ")
+        ),
+        _ => format!(
+            "Slurm refuses jobs with {}; check --slurm-partition, --slurm-account, --slurm-qos (or slurm: in the pipeline)",
+            test.join(" ")
+        ),
+    };
+    Err(PipeError::invalid(format!("{head}\nSlurm says: {refusal}")))
 }
 
 /// A job this run follows.
@@ -310,14 +343,34 @@ fn decide(cache: &Cache, id: u64, watch: &mut Watch, state: Option<&JobState>) -
             return None;
         }
     }
-    let tail = log_tail(&watch.tmp.join("log.txt"), 20);
-    let head = match state {
+    let log = watch.tmp.join("log.txt");
+    let tail = log_tail(&log, 20);
+    let mut head = match state {
         Some(s) if s.state == "COMPLETED" => format!(
             "Slurm job {id} completed but its cache entry did not appear within {PUBLISH_GRACE_SECONDS}s; is the cache on a filesystem the compute nodes share?"
+        ),
+        Some(s) if s.state == "CANCELLED" => format!(
+            "Slurm job {id} was cancelled outside pipe (scancel, an administrator or Slurm itself): {}",
+            s.describe()
+        ),
+        Some(s) if s.state == "TIMEOUT" => format!(
+            "Slurm job {id} ran past its time limit: {}; raise the stage's resources.time (or --slurm-time)",
+            s.describe()
+        ),
+        Some(s) if s.state == "NODE_FAIL" => format!(
+            "Slurm job {id} was lost with its node: {}",
+            s.describe()
         ),
         Some(s) => format!("Slurm job {id} {}", s.describe()),
         None => format!("Slurm job {id} left the queue without publishing its outputs"),
     };
+    if !log.exists() && state.is_none_or(|s| s.state != "CANCELLED") {
+        // slurmd creates the log before the job starts: without it the node never saw the directory.
+        head.push_str(&format!(
+            "\nthe job wrote no log at {}: the compute node cannot see the cache directory; put the cache (--cache or PIPE_CACHE) on a filesystem shared with the compute nodes",
+            log.display()
+        ));
+    }
     Some(Outcome::failed(
         state.and_then(|s| s.exit_code),
         if tail.is_empty() {

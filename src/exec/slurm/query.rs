@@ -1,4 +1,7 @@
 //! Job states for many jobs in one call: `sacct` when accounting is on, else `squeue`.
+//!
+//! `PIPE_SLURM_QUERY=sacct|squeue` forces one of the two (the tests use it to cover both on one
+//! cluster; `squeue` also spares a slow accounting database).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -8,6 +11,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 pub struct JobState {
     /// Slurm's state name, e.g. `PENDING`, `COMPLETED`, `TIMEOUT` (without "by <uid>").
     pub state: String,
+    /// Slurm's state as it printed it, e.g. `CANCELLED by 0`.
+    pub detail: String,
     /// Slurm's reason, e.g. `NonZeroExitCode`, `TimeLimit`, `Resources`.
     pub reason: String,
     /// The batch script's exit code, when it exited.
@@ -38,6 +43,11 @@ impl JobState {
 
     /// One line for messages: `FAILED (reason NonZeroExitCode, exit code 3)`.
     pub fn describe(&self) -> String {
+        let state = if self.detail.is_empty() {
+            &self.state
+        } else {
+            &self.detail
+        };
         let mut parts = Vec::new();
         if !self.reason.is_empty() && self.reason != "None" {
             parts.push(format!("reason {}", self.reason));
@@ -49,9 +59,9 @@ impl JobState {
             parts.push(format!("signal {s}"));
         }
         if parts.is_empty() {
-            self.state.clone()
+            state.clone()
         } else {
-            format!("{} ({})", self.state, parts.join(", "))
+            format!("{state} ({})", parts.join(", "))
         }
     }
 }
@@ -70,6 +80,7 @@ pub fn parse_sacct(text: &str) -> HashMap<u64, JobState> {
                 id,
                 JobState {
                     state: f[1].split_whitespace().next().unwrap_or("").to_string(),
+                    detail: f[1].trim().to_string(),
                     reason: f[3].to_string(),
                     exit_code: code.parse().ok(),
                     signal: signal.parse().ok(),
@@ -99,6 +110,7 @@ pub fn parse_squeue(text: &str) -> HashMap<u64, JobState> {
                 id,
                 JobState {
                     state: f[1].to_string(),
+                    detail: f[1].to_string(),
                     reason: f[2].to_string(),
                     exit_code,
                     signal,
@@ -111,13 +123,34 @@ pub fn parse_squeue(text: &str) -> HashMap<u64, JobState> {
 /// Asks Slurm about many jobs at once, remembering when accounting is off.
 #[derive(Debug)]
 pub struct Querier {
+    mode: Mode,
     accounting: AtomicBool,
 }
 
+/// How job states are asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// `sacct`, falling back to `squeue` for good when accounting is disabled.
+    Auto,
+    /// `sacct` only (plus `squeue` for jobs not yet in the database).
+    Sacct,
+    /// `squeue` only.
+    Squeue,
+}
+
+/// The environment variable that forces a query command.
+pub const QUERY_ENV: &str = "PIPE_SLURM_QUERY";
+
 impl Default for Querier {
     fn default() -> Self {
+        let mode = match std::env::var(QUERY_ENV).as_deref() {
+            Ok("sacct") => Mode::Sacct,
+            Ok("squeue") => Mode::Squeue,
+            _ => Mode::Auto,
+        };
         Self {
-            accounting: AtomicBool::new(true),
+            mode,
+            accounting: AtomicBool::new(mode != Mode::Squeue),
         }
     }
 }
@@ -150,6 +183,7 @@ impl Querier {
                         return Ok(self.merge_recent(states, &list).await);
                     }
                 }
+                Err(e) if self.mode == Mode::Sacct => return Err(e),
                 Err(e)
                     if e.contains("accounting storage is disabled") || e.contains("not found") =>
                 {
@@ -231,6 +265,7 @@ mod tests {
         let s = parse_sacct("12|CANCELLED by 0|0:15|None\n13|FAILED|3:0|NonZeroExitCode\nbad\n");
         assert_eq!(s[&12].state, "CANCELLED");
         assert_eq!(s[&12].signal, Some(15));
+        assert_eq!(s[&12].describe(), "CANCELLED by 0 (exit code 0, signal 15)");
         assert_eq!(s[&13].exit_code, Some(3));
         assert!(s[&13].is_finished());
         assert_eq!(s.len(), 2);
