@@ -4,7 +4,8 @@
 //! as the trainer does on the CPU.
 //!
 //! Prints one JSON object: seconds to read, to compute the statistics and per epoch, images per second,
-//! process CPU seconds, and the mean and standard deviation used. `--dump FILE` also writes the first
+//! process CPU seconds, and the mean and standard deviation used; then the same epochs again gathering
+//! only the u8 batches (the host side of a GPU run, where the conversion runs on the device). `--dump FILE` also writes the first
 //! `--batch` examples in file order, transformed, as little-endian f32 (for a cross-check with the
 //! study's loader). `bench/loader/run.sh` runs it side by side with the study's PIL + DataLoader loader.
 //!
@@ -108,6 +109,21 @@ fn main() -> Result<()> {
         epoch_s.push(t.elapsed().as_secs_f64());
     }
     let cpu2 = cpu_seconds();
+    // The host side alone: u8 batches gathered, as a GPU run receives them (converted on the device).
+    let mut gather_s = Vec::with_capacity(epochs);
+    let mut gathered = 0usize;
+    for epoch in 0..epochs {
+        let t = Instant::now();
+        let order = epoch_order(&rows, seed, 0, epoch);
+        for b in Batches::start(data.clone(), order, batch, PREFETCH) {
+            gathered += b.images.len();
+        }
+        gather_s.push(t.elapsed().as_secs_f64());
+    }
+    let cpu3 = cpu_seconds();
+    if gathered != epochs * rows.len() * data.shape.image_len() {
+        bail!("gathered {gathered} bytes, expected {epochs} epochs of every image");
+    }
     let wall_s = t0.elapsed().as_secs_f64();
 
     if let Some(path) = dump {
@@ -138,7 +154,7 @@ fn main() -> Result<()> {
         "{{\"examples\": {}, \"batch\": {batch}, \"threads\": {threads}, \"size\": [{h}, {w}], \
          \"read_s\": {read_s:.6}, \"stats_s\": {stats_s:.6}, \"epoch_s\": [{}], \
          \"first_epoch_ips\": {:.3}, \"best_epoch_ips\": {:.3}, \"with_read_ips\": {:.3}, \
-         \"cpu_read_s\": {:.3}, \"cpu_epochs_s\": {:.3}, \"wall_s\": {wall_s:.3}, \"checksum\": {checksum}, \
+         \"cpu_read_s\": {:.3}, \"cpu_epochs_s\": {:.3}, \"gather_epoch_s\": [{}], \"cpu_gather_s\": {:.3}, \"wall_s\": {wall_s:.3}, \"checksum\": {checksum}, \
          \"mean\": [{}], \"std\": [{}]}}",
         rows.len(),
         list(&epoch_s),
@@ -147,6 +163,8 @@ fn main() -> Result<()> {
         n / (read_s + stats_s + epoch_s[0]),
         cpu1 - cpu0,
         cpu2 - cpu1,
+        list(&gather_s),
+        cpu3 - cpu2,
         list(&mean),
         list(&std),
     );
