@@ -19,6 +19,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 
 use super::params::Sides;
 use crate::examples::{column, ExamplesFile, ImageShape, ROW_GROUP_ROWS};
@@ -150,15 +151,26 @@ impl Dataset {
 /// spread gets standard deviation 1 so that normalization stays finite.
 pub fn channel_stats(data: &Dataset, rows: &[usize], pad: Sides) -> (Vec<f64>, Vec<f64>) {
     let c = data.shape.channels.len();
-    let mut sum = vec![0u128; c];
-    let mut sq = vec![0u128; c];
-    for &r in rows {
-        for (k, &v) in data.image(r).iter().enumerate() {
-            let v = u128::from(v);
-            sum[k % c] += v;
-            sq[k % c] += v * v;
-        }
-    }
+    // Per-channel sums of values and squares in u64 (exact up to ~2.8e14 pixels per channel), one
+    // accumulator per rayon task, over whole pixels so that no per-byte modulo is needed.
+    let zeros = || (vec![0u64; c], vec![0u64; c]);
+    let (sum, sq) = rows
+        .par_iter()
+        .fold(zeros, |(mut sum, mut sq), &r| {
+            for pixel in data.image(r).chunks_exact(c) {
+                for ((s, q), &v) in sum.iter_mut().zip(sq.iter_mut()).zip(pixel) {
+                    let v = u64::from(v);
+                    *s += v;
+                    *q += v * v;
+                }
+            }
+            (sum, sq)
+        })
+        .reduce(zeros, |(mut sum, mut sq), (s2, q2)| {
+            sum.iter_mut().zip(&s2).for_each(|(a, b)| *a += b);
+            sq.iter_mut().zip(&q2).for_each(|(a, b)| *a += b);
+            (sum, sq)
+        });
     let (h, w) = (data.shape.height, data.shape.width);
     let pixels = (rows.len() * (h + pad.top + pad.bottom) * (w + pad.left + pad.right)) as f64;
     let mean: Vec<f64> = sum.iter().map(|&s| s as f64 / pixels).collect();
