@@ -36,8 +36,8 @@ while [[ $# -gt 0 ]]; do
 done
 
 (cd "$root" && cargo build --release --bin pipe &&
-    cargo build --release -p pipe-stages --features torch --example loader_throughput \
-        --example tensorize_throughput)
+    cargo build --release -p pipe-torch --example loader_throughput &&
+    cargo build --release -p pipe-stages --example tensorize_throughput)
 work="$(mktemp -d -t pipe-loader-bench.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 # Private copies, so a rebuild of the shared target folder during the run cannot change what is measured.

@@ -1,4 +1,4 @@
-"""Runs pipe's model zoo (stages/examples/train_throughput.rs) and PyTorch + timm
+"""Runs pipe's model zoo (torch/examples/train_throughput.rs) and PyTorch + timm
 (timm_throughput.py) side by side, one model at a time, alternating which side goes first, and writes
 a table of training and inference images per second to results.md. Called by run.sh."""
 

@@ -34,7 +34,7 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 
-(cd "$root" && cargo build --release -p pipe-stages --features torch --example train_throughput)
+(cd "$root" && cargo build --release -p pipe-torch --example train_throughput)
 work="$(mktemp -d -t pipe-train-bench.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 # A private copy, so a rebuild of the shared target folder during the run cannot change what is measured.

@@ -1,5 +1,5 @@
 """Training and inference images per second of timm models in PyTorch: the reference side of
-bench/train/run.sh, mirroring stages/examples/train_throughput.rs option for option.
+bench/train/run.sh, mirroring torch/examples/train_throughput.rs option for option.
 
 timm.create_model(arch, in_chans=7, num_classes=3), Adam (lr 1e-3), cross-entropy, one fixed random
 batch; a training step is zero_grad, forward in train mode, backward, step; inference is eval mode under

@@ -6,7 +6,7 @@
 //! architecture on stdout. `bench/train/run.sh` runs it side by side with PyTorch + timm.
 //!
 //! ```text
-//! cargo run --release -p pipe-stages --features torch --example train_throughput -- \
+//! cargo run --release -p pipe-torch --example train_throughput -- \
 //!     --arch regnety_002 --batch 16 --threads 2 --warmup 2 --steps 5
 //! ```
 //! Options: `--arch A` (repeatable), `--batch N`, `--threads N`, `--warmup N`, `--steps N`,
@@ -16,10 +16,10 @@
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use pipe_stages::models;
-use pipe_stages::train::device;
-use pipe_stages::train::optim::Optimizer;
 use pipe_stages::train::params::OptimizerKind;
+use pipe_torch::models;
+use pipe_torch::train::device;
+use pipe_torch::train::optim::Optimizer;
 use tch::nn;
 use tch::{Device, Kind, Reduction, Tensor};
 

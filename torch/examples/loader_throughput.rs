@@ -10,7 +10,7 @@
 //! study's loader). `bench/loader/run.sh` runs it side by side with the study's PIL + DataLoader loader.
 //!
 //! ```text
-//! cargo run --release -p pipe-stages --features torch --example loader_throughput -- \
+//! cargo run --release -p pipe-torch --example loader_throughput -- \
 //!     --examples examples.parquet --folds folds.parquet --batch 32 --pad 1,62,2,62 --epochs 3
 //! ```
 //! Options: `--threads N` (libtorch threads; default 1), `--classes K` (default 3), `--seed S`.
@@ -21,9 +21,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use pipe_stages::train::device::Transform;
 use pipe_stages::train::loader::{channel_stats, epoch_order, Batches, Dataset, HostBatch};
 use pipe_stages::train::params::Pad;
+use pipe_torch::train::device::Transform;
 use tch::{Device, Kind};
 
 /// Batches gathered ahead, as the trainer.
