@@ -246,6 +246,14 @@ fn wait_running(p: &Project, tasks: &[&str]) -> Vec<String> {
     }
 }
 
+fn wait_for_files(paths: &[PathBuf]) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !paths.iter().all(|p| p.exists()) {
+        assert!(Instant::now() < deadline, "{paths:?} never appeared");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 fn manifest(p: &Project, key: &str) -> serde_json::Value {
     let path = p
         .path()
@@ -563,6 +571,9 @@ stages:
             .spawn()
             .unwrap();
         let ids = wait_running(&p, &["retried", "lost"]);
+        // RUNNING in Slurm comes before the job's shell runs: cancel only once both victims have
+        // marked their first attempt, or the retry would take the first attempt's branch.
+        wait_for_files(&[marks.join("retried"), marks.join("lost")]);
         let status = Command::new("scancel").args(&ids).status().unwrap();
         assert!(status.success());
         let out = child.wait_with_output().unwrap();
