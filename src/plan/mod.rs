@@ -3,8 +3,10 @@
 mod dag;
 mod reference;
 
-use std::collections::{BTreeMap, HashMap};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
+use std::rc::Rc;
 
 use indexmap::IndexMap;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -140,6 +142,40 @@ struct Instance {
     vars: Vars,
 }
 
+/// What references resolve against: the instances by stage, the stages switched off, and an index
+/// from (stage, axis) to each axis value's instances, built on first use so a `stage[axis=v]`
+/// selector costs a hash look-up instead of a scan of the stage's instances.
+struct Lookup<'a> {
+    instances: &'a [Instance],
+    by_stage: HashMap<&'a str, Vec<usize>>,
+    disabled: Vec<&'a str>,
+    axis_index: RefCell<HashMap<(String, String), Rc<InstancesByValue>>>,
+}
+
+/// An axis's values and, for each, the instances that have it, in matrix order.
+type InstancesByValue = HashMap<String, Vec<usize>>;
+
+impl Lookup<'_> {
+    /// The instances of `stage` (which has `candidates`) whose `axis` has the value `value`.
+    fn with_axis(&self, stage: &str, candidates: &[usize], axis: &str, value: &str) -> Vec<usize> {
+        let index = self
+            .axis_index
+            .borrow_mut()
+            .entry((stage.to_string(), axis.to_string()))
+            .or_insert_with(|| {
+                let mut by_value = InstancesByValue::new();
+                for &i in candidates {
+                    if let Some((_, v)) = self.instances[i].axes.iter().find(|(a, _)| a == axis) {
+                        by_value.entry(axis_value(v)).or_default().push(i);
+                    }
+                }
+                Rc::new(by_value)
+            })
+            .clone();
+        index.get(value).cloned().unwrap_or_default()
+    }
+}
+
 /// Plans `pipeline`: resolves variables, expands matrices, resolves references, orders the tasks and
 /// computes their keys (digesting external files through `memo`).
 pub fn plan(
@@ -180,13 +216,20 @@ pub fn plan(
     }
 
     // 2. Build each task: params, action, outputs, inputs.
+    let lookup = Lookup {
+        instances: &instances,
+        by_stage,
+        disabled,
+        axis_index: RefCell::default(),
+    };
     let mut tasks: Vec<Task> = Vec::with_capacity(instances.len());
     for inst in &instances {
         let spec = &pipeline.stages[&inst.stage];
-        let task = build_task(&pipeline, spec, inst, &instances, &by_stage, &disabled)
+        let task = build_task(&pipeline, spec, inst, &lookup)
             .map_err(|m| invalid(format!("stage '{}': {m}", inst.stage)))?;
         tasks.push(task);
     }
+    drop(lookup);
     check_upstream_outputs(&tasks).map_err(invalid)?;
 
     // 3. Graph and topological order.
@@ -195,12 +238,8 @@ pub fn plan(
         graph.add_node(i);
     }
     for (i, t) in tasks.iter().enumerate() {
-        for sources in t.inputs.values() {
-            for s in sources {
-                if let Source::Task { task, .. } = s {
-                    graph.update_edge(NodeIndex::new(*task), NodeIndex::new(i), ());
-                }
-            }
+        for up in upstream_tasks(t) {
+            graph.add_edge(NodeIndex::new(up), NodeIndex::new(i), ());
         }
     }
     let order =
@@ -355,9 +394,7 @@ fn build_task(
     pipeline: &Pipeline,
     spec: &StageSpec,
     inst: &Instance,
-    instances: &[Instance],
-    by_stage: &HashMap<&str, Vec<usize>>,
-    disabled: &[&str],
+    lookup: &Lookup,
 ) -> Result<Task, String> {
     let id = if inst.axes.is_empty() {
         inst.stage.clone()
@@ -449,8 +486,8 @@ fn build_task(
             .vars
             .substitute(&value)
             .map_err(|e| format!("inputs.{port}: {e}"))?;
-        let sources = resolve_input(pipeline, &value, instances, by_stage, disabled)
-            .map_err(|e| format!("inputs.{port}: {e}"))?;
+        let sources =
+            resolve_input(pipeline, &value, lookup).map_err(|e| format!("inputs.{port}: {e}"))?;
         inputs.insert(port.clone(), sources);
     }
     if let Action::Kind(kind) = &action {
@@ -510,18 +547,14 @@ fn check_ports(kind: &dyn StageKind, inputs: &IndexMap<String, Vec<Source>>) -> 
 fn resolve_input(
     pipeline: &Pipeline,
     value: &Value,
-    instances: &[Instance],
-    by_stage: &HashMap<&str, Vec<usize>>,
-    disabled: &[&str],
+    lookup: &Lookup,
 ) -> Result<Vec<Source>, String> {
     match value {
-        Value::String(text) => resolve_reference(text, instances, by_stage, disabled),
+        Value::String(text) => resolve_reference(text, lookup),
         Value::Array(items) => {
             let mut all = Vec::new();
             for item in items {
-                all.extend(resolve_input(
-                    pipeline, item, instances, by_stage, disabled,
-                )?);
+                all.extend(resolve_input(pipeline, item, lookup)?);
             }
             Ok(all)
         }
@@ -555,12 +588,13 @@ fn resolve_input(
     }
 }
 
-fn resolve_reference(
-    text: &str,
-    instances: &[Instance],
-    by_stage: &HashMap<&str, Vec<usize>>,
-    disabled: &[&str],
-) -> Result<Vec<Source>, String> {
+fn resolve_reference(text: &str, lookup: &Lookup) -> Result<Vec<Source>, String> {
+    let Lookup {
+        instances,
+        by_stage,
+        disabled,
+        ..
+    } = lookup;
     let r = Reference::parse(text)?;
     if disabled.contains(&r.stage.as_str()) {
         return Err(format!(
@@ -607,11 +641,12 @@ fn resolve_reference(
                     ));
                 }
             }
-            let chosen: Vec<usize> = candidates
-                .iter()
-                .copied()
+            let (first_axis, first_value) = &pairs[0];
+            let chosen: Vec<usize> = lookup
+                .with_axis(&r.stage, candidates, first_axis, first_value)
+                .into_iter()
                 .filter(|&i| {
-                    pairs.iter().all(|(axis, want)| {
+                    pairs[1..].iter().all(|(axis, want)| {
                         instances[i]
                             .axes
                             .iter()
@@ -744,12 +779,28 @@ fn reorder(tasks: Vec<Task>, order: &[usize]) -> (Vec<Task>, DiGraph<usize, ()>)
             for s in sources.iter_mut() {
                 if let Source::Task { task, .. } = s {
                     *task = new_index[*task];
-                    graph.update_edge(NodeIndex::new(*task), NodeIndex::new(i), ());
                 }
             }
         }
+        for up in upstream_tasks(t) {
+            graph.add_edge(NodeIndex::new(up), NodeIndex::new(i), ());
+        }
     }
     (out, graph)
+}
+
+/// The distinct tasks `task` reads from, ascending: one graph edge each however many outputs or
+/// ports connect them (petgraph's `update_edge` would find duplicates by a scan of the upstream
+/// task's edges, quadratic for a wide fan-out).
+fn upstream_tasks(task: &Task) -> BTreeSet<usize> {
+    task.inputs
+        .values()
+        .flatten()
+        .filter_map(|s| match s {
+            Source::Task { task, .. } => Some(*task),
+            Source::File(_) => None,
+        })
+        .collect()
 }
 
 /// What a task's key is computed from: format, kind and version (or argv and outputs), params, seed,
