@@ -202,17 +202,33 @@ def measure_shape(shape, all_tools, work, dvc):
             noop = repeat(tool.noop, directory, log, repeat_limit)
             noop.note = "Snakemake's cold run hit its limit; the script wrote its missing outputs"
         else:
-            # A killed `dvc repro` leaves its lock files behind, half written.
-            for lock in ("rwlock", "lock"):
-                path = os.path.join(directory, ".dvc", "tmp", lock)
+            # A killed `dvc repro` leaves its lock files behind, and can leave dvc.lock half written
+            # (then `dvc status` refuses to run: status is timed without it, as for a fresh checkout).
+            for lock in (".dvc/tmp/rwlock", ".dvc/tmp/lock"):
+                path = os.path.join(directory, lock)
                 if os.path.exists(path):
                     os.remove(path)
+            if not dvc_lock_valid(tool.status, directory, log):
+                os.remove(os.path.join(directory, "dvc.lock"))
             noop = Timing()
         status = repeat(tool.status, directory, log, repeat_limit)
         results[tool.name] = {"cold": cold, "noop": noop, "status": status}
         save(saved, results[tool.name])
         print(f"[{shape}] {tool.name}: no-op {cell(noop, 0)}, status {cell(status, 0)}", flush=True)
     return results
+
+
+def dvc_lock_valid(status, directory, log):
+    """Whether `dvc status` accepts the dvc.lock a stopped `dvc repro` left (it exits 1 otherwise)."""
+    with open(log, "a") as out:
+        out.write(f"$ {' '.join(status)}  (is dvc.lock valid?)\n")
+        out.flush()
+        try:
+            rc = subprocess.run(status, cwd=directory, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, timeout=REPEAT_LIMIT).returncode
+        except subprocess.TimeoutExpired:
+            rc = 0  # slow, not refused: the timed runs report it
+    return rc == 0 or not os.path.exists(os.path.join(directory, "dvc.lock"))
 
 
 def planning(pipe, work):
@@ -311,7 +327,8 @@ def render(shapes, results, bare, plan_rows, env):
     for note in sorted(notes):
         lines.append(f"¹ {note}, so its no-op run is timed on the complete state.")
     lines.append("A no-op is not timed (—) where the cold run did not finish (DVC); status is then timed on "
-                 "the state the cold run left.")
+                 "the state the cold run left (without its dvc.lock where the stopped run left that file half "
+                 "written and `dvc status` refused it).")
     lines.append("")
     if bare:
         bare_text = ", ".join(f"{k} tasks {fmt(v)}" for k, v in bare.items())
