@@ -71,8 +71,9 @@ def main():
 
 {n:,} labeled examples (100x221x7 pileups) tensorized by pipe from a simulated 30x genome, read into
 batches of {o['batch']} padded to {o['size'][0]}x{o['size'][1]} ([1, 62, 2, 62]) and normalized per channel,
-{epochs} shuffled epochs per loader. pipe: `train::loader::Dataset` + `Batches` + `device::Transform`
-(the train stage's path), {o['threads']} libtorch thread(s) plus one gathering thread. Study: 7 grayscale
+{epochs} shuffled epochs per loader. pipe: `train::loader::Dataset` + `Batches` gathering on its own
+thread + `HostTransform` (pad and normalize into f32 NCHW, {o['threads']} thread(s)) + `device::Transform`
+(into a tensor): the train stage's path on a CPU. Study: 7 grayscale
 PNGs per example through PIL, stacked to float32, `T.Pad` + `T.Normalize`, torch `DataLoader(shuffle=True,
 num_workers={t['num_workers']})` as in `regnety_032_30000.config.yaml`. Files are in the page cache for both.
 CPU seconds include the DataLoader's worker processes.

@@ -1,7 +1,7 @@
 //! Training-batch throughput of the `train` stage's data path: the examples Parquet read into memory
 //! (`train::loader::Dataset`), per-channel statistics, then shuffled batches gathered on a worker thread
-//! (`Batches`) and turned into padded, normalized f32 NCHW tensors (`train::device::Transform`), exactly
-//! as the trainer does on the CPU.
+//! (`Batches`), padded and normalized into f32 NCHW on that thread (`HostTransform`) and made tensors
+//! (`train::device::Transform`), exactly as the trainer does on the CPU.
 //!
 //! Prints one JSON object: seconds to read, to compute the statistics and per epoch, images per second,
 //! process CPU seconds, and the mean and standard deviation used; then the same epochs again gathering
@@ -13,7 +13,8 @@
 //! cargo run --release -p pipe-torch --example loader_throughput -- \
 //!     --examples examples.parquet --folds folds.parquet --batch 32 --pad 1,62,2,62 --epochs 3
 //! ```
-//! Options: `--threads N` (libtorch threads; default 1), `--classes K` (default 3), `--seed S`.
+//! Options: `--threads N` (transform and libtorch threads; default 1), `--classes K` (default 3),
+//! `--seed S`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -21,7 +22,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use pipe_stages::train::loader::{channel_stats, epoch_order, Batches, Dataset, HostBatch};
+use pipe_stages::train::host_transform::HostTransform;
+use pipe_stages::train::loader::{channel_stats, epoch_order, Batches, Dataset, HostBatch, Pixels};
 use pipe_stages::train::params::Pad;
 use pipe_torch::train::device::Transform;
 use tch::{Device, Kind};
@@ -90,6 +92,12 @@ fn main() -> Result<()> {
     let (mean, std) = channel_stats(&data, &rows, pad);
     let stats_s = t1.elapsed().as_secs_f64();
     let transform = Transform::new(&data.shape, pad, Some((&mean, &std)), Device::Cpu, false);
+    let host = Arc::new(HostTransform::new(
+        &data.shape,
+        pad,
+        Some((&mean, &std)),
+        threads as usize,
+    ));
     let (h, w) = transform.output_size();
 
     let cpu1 = cpu_seconds();
@@ -98,7 +106,7 @@ fn main() -> Result<()> {
     for epoch in 0..epochs {
         let t = Instant::now();
         let order = epoch_order(&rows, seed, 0, epoch);
-        for b in Batches::start(data.clone(), order, batch, PREFETCH) {
+        for b in Batches::start(data.clone(), order, batch, PREFETCH, Some(host.clone())) {
             let (x, y) = transform.apply(&b)?;
             if x.size() != [y.size()[0], data.shape.channels.len() as i64, h, w] {
                 bail!("unexpected batch shape {:?}", x.size());
@@ -115,8 +123,10 @@ fn main() -> Result<()> {
     for epoch in 0..epochs {
         let t = Instant::now();
         let order = epoch_order(&rows, seed, 0, epoch);
-        for b in Batches::start(data.clone(), order, batch, PREFETCH) {
-            gathered += b.images.len();
+        for b in Batches::start(data.clone(), order, batch, PREFETCH, None) {
+            if let Pixels::Raw(images) = &b.pixels {
+                gathered += images.len();
+            }
         }
         gather_s.push(t.elapsed().as_secs_f64());
     }
@@ -128,12 +138,13 @@ fn main() -> Result<()> {
 
     if let Some(path) = dump {
         let first: Vec<usize> = rows.iter().copied().take(batch).collect();
-        let host = HostBatch {
-            images: first.iter().flat_map(|&r| data.image(r)).copied().collect(),
+        let images: Vec<u8> = first.iter().flat_map(|&r| data.image(r)).copied().collect();
+        let batch = HostBatch {
+            pixels: Pixels::Ready(host.apply(&images)),
             labels: first.iter().map(|&r| data.labels[r]).collect(),
             rows: first,
         };
-        let (x, _) = transform.apply(&host)?;
+        let (x, _) = transform.apply(&batch)?;
         let values: Vec<f32> = Vec::try_from(x.to_kind(Kind::Float).reshape([-1]))?;
         let mut f = std::io::BufWriter::new(std::fs::File::create(&path)?);
         for v in values {

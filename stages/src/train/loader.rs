@@ -21,6 +21,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
+use super::host_transform::HostTransform;
 use super::params::Sides;
 use crate::examples::{column, ExamplesFile, ImageShape, ROW_GROUP_ROWS};
 
@@ -199,15 +200,24 @@ pub fn epoch_order(rows: &[usize], seed: u64, fold: i32, epoch: usize) -> Vec<us
     order
 }
 
-/// One gathered batch: `rows.len()` HWC u8 images back to back and their labels.
+/// One gathered batch: `rows.len()` images back to back and their labels.
 #[derive(Debug)]
 pub struct HostBatch {
     /// Dataset rows in this batch.
     pub rows: Vec<usize>,
-    /// Images, `rows.len() * image_len` bytes.
-    pub images: Vec<u8>,
+    /// The images, as stored or already transformed.
+    pub pixels: Pixels,
     /// Classes.
     pub labels: Vec<i64>,
+}
+
+/// A batch's images.
+#[derive(Debug)]
+pub enum Pixels {
+    /// HWC u8 as stored, `image_len` bytes each: the device pads and normalizes.
+    Raw(Vec<u8>),
+    /// NCHW f32, padded and normalized on the host by a [`HostTransform`].
+    Ready(Vec<f32>),
 }
 
 /// Gathers batches of a fixed row order on a worker thread, at most `prefetch` ahead of the consumer.
@@ -217,12 +227,14 @@ pub struct Batches {
 }
 
 impl Batches {
-    /// Starts gathering `order` in batches of `batch_size`.
+    /// Starts gathering `order` in batches of `batch_size`, each passed through `transform` on the
+    /// worker thread when given (raw pixels otherwise).
     pub fn start(
         data: Arc<Dataset>,
         order: Vec<usize>,
         batch_size: usize,
         prefetch: usize,
+        transform: Option<Arc<HostTransform>>,
     ) -> Self {
         let (tx, rx) = sync_channel(prefetch.max(1));
         let worker = std::thread::spawn(move || {
@@ -233,9 +245,13 @@ impl Batches {
                     images.extend_from_slice(data.image(r));
                 }
                 let labels = rows.iter().map(|&r| data.labels[r]).collect();
+                let pixels = match &transform {
+                    Some(t) => Pixels::Ready(t.apply(&images)),
+                    None => Pixels::Raw(images),
+                };
                 let batch = HostBatch {
                     rows: rows.to_vec(),
-                    images,
+                    pixels,
                     labels,
                 };
                 if tx.send(batch).is_err() {
@@ -339,11 +355,21 @@ pub(crate) mod tests {
         let order = epoch_order(&train, 42, 1, 0);
         assert_eq!(order, epoch_order(&train, 42, 1, 0), "seeded");
         assert_ne!(order, epoch_order(&train, 42, 1, 1), "differs per epoch");
-        let batches: Vec<_> = Batches::start(data.clone(), order.clone(), 3, 2).collect();
+        let batches: Vec<_> = Batches::start(data.clone(), order.clone(), 3, 2, None).collect();
         assert_eq!(batches.len(), 3);
         assert_eq!(batches[0].rows, order[..3]);
-        assert_eq!(batches[0].images[12], order[1] as u8);
+        let Pixels::Raw(images) = &batches[0].pixels else {
+            panic!("raw pixels without a transform")
+        };
+        assert_eq!(images[12], order[1] as u8);
         assert_eq!(batches[2].labels.len(), 2);
+        let t = Arc::new(HostTransform::new(&data.shape, Sides::default(), None, 2));
+        let ready: Vec<_> = Batches::start(data.clone(), order.clone(), 3, 2, Some(t)).collect();
+        let Pixels::Ready(floats) = &ready[0].pixels else {
+            panic!("transformed pixels with a transform")
+        };
+        // CHW: image 1's first channel plane starts at 12; its pixels are all order[1].
+        assert_eq!(floats[12], order[1] as f32);
     }
 
     #[test]

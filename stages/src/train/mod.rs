@@ -4,6 +4,7 @@
 //! TensorBoard event files and the data loader. The training loop is in the `pipe-torch` crate, which
 //! runs the stage's tasks (see [`crate::torch_hook`]).
 
+pub mod host_transform;
 pub mod loader;
 pub mod metrics;
 pub mod params;

@@ -7,7 +7,7 @@ use anyhow::{bail, Result};
 use tch::{nn, Device, Kind, Tensor};
 
 use pipe_stages::examples::ImageShape;
-use pipe_stages::train::loader::HostBatch;
+use pipe_stages::train::loader::{HostBatch, Pixels};
 use pipe_stages::train::params::Sides;
 
 // libtorch C++ entry points (Itanium ABI, x86_64/aarch64 Linux) that tch 0.24 does not wrap. They are
@@ -123,18 +123,47 @@ impl Transform {
     }
 
     /// `(images [B, C, H', W'] f32, labels [B] i64)` on the device: pad with zeros, then normalize
-    /// (the order of `T.Compose([T.Pad(padding), T.Normalize(mean, std)])`).
+    /// (the order of `T.Compose([T.Pad(padding), T.Normalize(mean, std)])`). Pixels the loader already
+    /// transformed on the host (see `HostTransform`) are only moved.
     pub fn apply(&self, batch: &HostBatch) -> Result<(Tensor, Tensor)> {
-        let [h, w, c] = self.shape;
         let n = batch.labels.len() as i64;
-        if batch.images.len() as i64 != n * h * w * c {
+        let x = match &batch.pixels {
+            Pixels::Raw(images) => self.transform(images, n)?,
+            Pixels::Ready(values) => {
+                let (h, w) = self.output_size();
+                let c = self.shape[2];
+                if values.len() as i64 != n * c * h * w {
+                    bail!(
+                        "batch of {n} transformed images has {} values, expected {} ({c}x{h}x{w} each)",
+                        values.len(),
+                        n * c * h * w
+                    );
+                }
+                let x = Tensor::from_slice(values)
+                    .view([n, c, h, w])
+                    .to_device(self.device);
+                if self.channels_last {
+                    channels_last(&x)
+                } else {
+                    x
+                }
+            }
+        };
+        let y = Tensor::from_slice(&batch.labels).to_device(self.device);
+        Ok((x, y))
+    }
+
+    /// Raw HWC u8 `images` of `n` examples, padded and normalized on the device.
+    fn transform(&self, images: &[u8], n: i64) -> Result<Tensor> {
+        let [h, w, c] = self.shape;
+        if images.len() as i64 != n * h * w * c {
             bail!(
                 "batch of {n} images has {} bytes, expected {} ({h}x{w}x{c} each)",
-                batch.images.len(),
+                images.len(),
                 n * h * w * c
             );
         }
-        let raw = Tensor::from_slice(&batch.images)
+        let raw = Tensor::from_slice(images)
             .view([n, h, w, c])
             .to_device(self.device);
         let x = raw.permute([0, 3, 1, 2]).to_kind(Kind::Float);
@@ -148,19 +177,18 @@ impl Transform {
             Some((mean, std)) => (x - mean) / std,
             None => x,
         };
-        let x = if self.channels_last {
+        Ok(if self.channels_last {
             channels_last(&x)
         } else {
             x.contiguous()
-        };
-        let y = Tensor::from_slice(&batch.labels).to_device(self.device);
-        Ok((x, y))
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pipe_stages::train::host_transform::HostTransform;
 
     #[test]
     fn pads_the_named_sides_then_normalizes() {
@@ -173,7 +201,7 @@ mod tests {
         let images: Vec<u8> = (0..6).flat_map(|_| [10u8, 20u8]).collect();
         let batch = HostBatch {
             rows: vec![0],
-            images,
+            pixels: Pixels::Raw(images.clone()),
             labels: vec![1],
         };
         let pad = Sides {
@@ -201,6 +229,54 @@ mod tests {
         let (xc, _) = cl.apply(&batch).unwrap();
         assert_eq!(xc.stride(), vec![60, 1, 12, 2]);
         assert!(xc.equal(&x));
+        // Pixels transformed on the host arrive unchanged.
+        let host = HostTransform::new(&shape, pad, Some((&mean, &std)), 1);
+        let ready = HostBatch {
+            rows: vec![0],
+            pixels: Pixels::Ready(host.apply(&images)),
+            labels: vec![1],
+        };
+        assert!(t.apply(&ready).unwrap().0.equal(&x));
+    }
+
+    #[test]
+    fn host_transform_is_bit_identical_to_the_tensor_transform() {
+        let shape = ImageShape {
+            height: 5,
+            width: 9,
+            channels: (0..7).map(|c| format!("c{c}")).collect(),
+        };
+        // Every byte value in every channel, and statistics with inexact binary fractions.
+        let images: Vec<u8> = (0..4 * 5 * 9 * 7).map(|i| (i * 37 % 256) as u8).collect();
+        let mean = [12.3, 45.6, 78.9, 0.1, 200.5, 99.99, 3.3];
+        let std = [7.7, 13.1, 0.3, 1.0, 55.5, 101.1, 2.2];
+        let pad = Sides {
+            left: 62,
+            right: 62,
+            top: 1,
+            bottom: 2,
+        };
+        let labels = vec![0, 1, 2, 0];
+        let device_side = Transform::new(&shape, pad, Some((&mean, &std)), Device::Cpu, false);
+        let raw = HostBatch {
+            rows: vec![0, 1, 2, 3],
+            pixels: Pixels::Raw(images.clone()),
+            labels: labels.clone(),
+        };
+        let host = HostTransform::new(&shape, pad, Some((&mean, &std)), 2);
+        let ready = HostBatch {
+            rows: vec![0, 1, 2, 3],
+            pixels: Pixels::Ready(host.apply(&images)),
+            labels,
+        };
+        let (a, _) = device_side.apply(&raw).unwrap();
+        let (b, _) = device_side.apply(&ready).unwrap();
+        assert_eq!(a.size(), b.size());
+        assert!(
+            a.equal(&b),
+            "max difference {}",
+            (a - b).abs().max().double_value(&[])
+        );
     }
 
     #[test]

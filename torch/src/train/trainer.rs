@@ -20,7 +20,8 @@ use super::device::{self, Transform};
 use super::optim::Optimizer;
 use pipe_stages::kind::TaskContext;
 use pipe_stages::tables::{self, EpochRow, PredictionRow};
-use pipe_stages::train::loader::{channel_stats, epoch_order, Batches, Dataset};
+use pipe_stages::train::host_transform::HostTransform;
+use pipe_stages::train::loader::{channel_stats, epoch_order, Batches, Dataset, Pixels};
 use pipe_stages::train::metrics;
 use pipe_stages::train::params::{ClassWeights, Sides, TrainParams};
 use pipe_stages::train::tensorboard::EventWriter;
@@ -69,6 +70,15 @@ pub fn train(ctx: &TaskContext, build: &ModelBuilder, stop_after: Option<usize>)
         device,
         p.channels_last && cuda,
     );
+    // On the CPU the loader's thread pads and normalizes, ahead of the model; a GPU gets u8 pixels.
+    let host_transform = (!cuda).then(|| {
+        Arc::new(HostTransform::new(
+            shape,
+            pad,
+            stats.as_ref().map(|(m, s)| (m.as_slice(), s.as_slice())),
+            threads,
+        ))
+    });
     let k = p.num_classes;
     let weights = class_weights(&data, &train_rows, &p);
     eprintln!(
@@ -126,6 +136,7 @@ pub fn train(ctx: &TaskContext, build: &ModelBuilder, stop_after: Option<usize>)
         p: &p,
         data: &data,
         transform: &transform,
+        host_transform: host_transform.as_ref(),
         weights: &weights,
         model: &*model,
         device,
@@ -283,7 +294,7 @@ fn check_input_fits(
 ) -> Result<()> {
     let batch = pipe_stages::train::loader::HostBatch {
         rows: vec![0],
-        images: data.image(0).to_vec(),
+        pixels: Pixels::Raw(data.image(0).to_vec()),
         labels: vec![data.labels[0]],
     };
     let (x, _) = transform.apply(&batch)?;
@@ -335,6 +346,7 @@ struct Loop<'a> {
     p: &'a TrainParams,
     data: &'a Arc<Dataset>,
     transform: &'a Transform,
+    host_transform: Option<&'a Arc<HostTransform>>,
     weights: &'a Tensor,
     model: &'a dyn nn::ModuleT,
     device: Device,
@@ -358,7 +370,13 @@ impl Loop<'_> {
         let mut probs: Vec<Tensor> = Vec::with_capacity(n_batches);
         let mut loss_values: Vec<f64> = Vec::with_capacity(n_batches);
         let mut last_report = Instant::now();
-        let batches = Batches::start(self.data.clone(), rows.to_vec(), p.batch_size, PREFETCH);
+        let batches = Batches::start(
+            self.data.clone(),
+            rows.to_vec(),
+            p.batch_size,
+            PREFETCH,
+            self.host_transform.cloned(),
+        );
         for (b, batch) in batches.enumerate() {
             let (x, y) = self.transform.apply(&batch)?;
             let step = catch_unwind(AssertUnwindSafe(|| {
