@@ -248,3 +248,41 @@ fn train_early_stopping_keeps_the_best_epoch() {
     epochs.dedup();
     assert_eq!(epochs, vec![2, 0], "last epoch, then the best (first) one");
 }
+
+/// conv -> global average pool -> BatchNorm1d -> linear: its BatchNorm sees one value per channel and
+/// example, so a training batch of one example would make its running variance NaN.
+fn pooled(path: &nn::Path, _arch: &str, c: i64, k: i64) -> Result<Box<dyn nn::ModuleT + Send>> {
+    let conv = nn::conv2d(path / "conv", c, 8, 3, Default::default());
+    let bn = nn::batch_norm1d(path / "bn", 8, Default::default());
+    let fc = nn::linear(path / "fc", 8, k, Default::default());
+    Ok(Box::new(
+        nn::seq_t()
+            .add(conv)
+            .add_fn(|x| x.relu().mean_dim(&[2i64, 3][..], false, tch::Kind::Float))
+            .add(bn)
+            .add(fc),
+    ))
+}
+
+#[test]
+fn train_skips_a_lone_last_example() {
+    let _guard = TORCH.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = fixture(dir.path(), mixed);
+    // Fold 1 validates 30 examples; the other 60 train in batches of 59 and 1.
+    let mut p = params(2);
+    p["batch_size"] = 59.into();
+    let out = dir.path().join("out");
+    let ctx = context(&inputs, &out, &dir.path().join("state"), p);
+    trainer::run(&ctx, &pooled).unwrap();
+    let rows = read_epochs(&out.join("epochs.parquet")).unwrap();
+    for r in &rows {
+        assert!(
+            r.loss.is_finite(),
+            "{} loss {} at epoch {}",
+            r.split,
+            r.loss,
+            r.epoch
+        );
+    }
+}

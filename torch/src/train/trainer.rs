@@ -141,8 +141,22 @@ pub fn train(ctx: &TaskContext, build: &ModelBuilder, stop_after: Option<usize>)
         model: &*model,
         device,
     };
-    let batches_per_epoch =
-        train_rows.len().div_ceil(p.batch_size) + val_rows.len().div_ceil(p.batch_size);
+    // BatchNorm cannot train on one example (PyTorch refuses; libtorch's running variance becomes
+    // NaN), so a lone example left over at the end of a training epoch sits that epoch out. The order
+    // is reshuffled every epoch, so it is a different example each time.
+    let train_per_epoch = if train_rows.len() > 1 && train_rows.len() % p.batch_size == 1 {
+        eprintln!(
+            "train: {} training examples leave one alone in the last batch of {}; each epoch skips \
+             its last example (BatchNorm cannot train on a batch of one)",
+            train_rows.len(),
+            p.batch_size
+        );
+        train_rows.len() - 1
+    } else {
+        train_rows.len()
+    };
+    let train_batches = train_per_epoch.div_ceil(p.batch_size);
+    let batches_per_epoch = train_batches + val_rows.len().div_ceil(p.batch_size);
     let total = (batches_per_epoch * p.epochs) as u64;
     let (select, lower_better) = p.selection_metric();
     while state.progress.epochs_done < p.epochs && !state.progress.stopped_early {
@@ -152,13 +166,14 @@ pub fn train(ctx: &TaskContext, build: &ModelBuilder, stop_after: Option<usize>)
         tch::manual_seed(epoch_seed(ctx.seed, p.fold, epoch));
         let done_before = (batches_per_epoch * epoch) as u64;
         let lr = p.lr_at(epoch);
-        let order = epoch_order(&train_rows, ctx.seed, p.fold, epoch);
+        let mut order = epoch_order(&train_rows, ctx.seed, p.fold, epoch);
+        order.truncate(train_per_epoch);
         let train_pass = loop_ctx.pass(epoch, &order, Some((&mut opt, lr)), done_before, total)?;
         let val_pass = loop_ctx.pass(
             epoch,
             &val_rows,
             None,
-            done_before + train_rows.len().div_ceil(p.batch_size) as u64,
+            done_before + train_batches as u64,
             total,
         )?;
         let train_row = loop_ctx.row(epoch, "training", &train_pass);
