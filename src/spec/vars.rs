@@ -15,6 +15,10 @@ pub struct Vars {
     root: serde_json::Map<String, Value>,
 }
 
+/// The most references one string may expand through (a guard against variables that refer to
+/// each other in a cycle).
+const MAX_EXPANSIONS: usize = 256;
+
 /// Prefixes resolved by the worker at run time, not at plan time.
 const RUNTIME_PREFIXES: [&str; 3] = ["inputs.", "outputs.", "params."];
 
@@ -97,12 +101,26 @@ impl Vars {
         })
     }
 
-    /// Substitutes variables in one string, innermost reference first.
+    /// Substitutes variables in one string, innermost reference first; a variable whose value refers
+    /// to other variables (`train_folds: "range(${folds})"`) is expanded in turn.
     pub fn substitute_str(&self, text: &str) -> Result<Value, String> {
+        self.expand(text, 0)
+    }
+
+    fn expand(&self, text: &str, depth: usize) -> Result<Value, String> {
+        let cycle = || format!("'{text}': variables refer to each other in a cycle");
+        if depth > MAX_EXPANSIONS {
+            return Err(cycle());
+        }
         let mut s = text.to_string();
         // Runtime references are parked behind a marker so the loop does not see them.
         const PARK: &str = "\u{0}pipe-runtime\u{0}";
+        let mut steps = 0;
         while let Some(start) = s.rfind("${") {
+            steps += 1;
+            if steps > MAX_EXPANSIONS {
+                return Err(cycle());
+            }
             let Some(len) = s[start..].find('}') else {
                 return Err(format!("'{text}': '${{' without a closing '}}'"));
             };
@@ -114,7 +132,10 @@ impl Vars {
             }
             let value = self.get(&name).ok_or_else(|| self.unknown(&name, text))?;
             if start == 0 && end == s.len() - 1 {
-                return Ok(value.clone());
+                return match value {
+                    Value::String(v) if v.contains("${") => self.expand(v, depth + 1),
+                    _ => Ok(value.clone()),
+                };
             }
             let formatted = match value {
                 Value::String(v) => v.clone(),
@@ -187,6 +208,24 @@ mod tests {
     #[test]
     fn nested_reference_resolves_innermost_first() {
         assert_eq!(vars().substitute_str("${lr.${arch}}").unwrap(), json!(0.2));
+    }
+
+    #[test]
+    fn variables_may_refer_to_variables() {
+        let mut v = vars();
+        v.set("train_folds", json!("range(${folds})"));
+        v.set("label", json!("${train_folds} of ${folds}"));
+        assert_eq!(
+            v.substitute_str("${train_folds}").unwrap(),
+            json!("range(3)")
+        );
+        assert_eq!(
+            v.substitute_str("${label}").unwrap(),
+            json!("range(3) of 3")
+        );
+        v.set("a", json!("${b}"));
+        v.set("b", json!("x${a}"));
+        assert!(v.substitute_str("${a}").unwrap_err().contains("cycle"));
     }
 
     #[test]
