@@ -2,6 +2,8 @@
 //! study trains on (the examples' channels and image size, after padding), as a CSV the `report` stage's
 //! specifications table reads. Building the models needs libtorch: the computation is in `pipe-torch`.
 
+use std::collections::BTreeMap;
+
 use anyhow::{bail, Result};
 use serde::Deserialize;
 
@@ -20,10 +22,34 @@ pub struct Params {
     /// Classes of the head.
     #[serde(default = "default_classes")]
     pub num_classes: i64,
-    /// The training input size `[height, width]` when the train stage pads (`pad_to`); default the
+    /// The training input size `[height, width]` when the train stage pads (`pad_to`), for every
+    /// architecture or per architecture (`{inception_v3: [75, 75], regnety_002: null}`); default the
     /// examples' own size.
     #[serde(default)]
-    pub pad_to: Option<[i64; 2]>,
+    pub pad_to: Option<PadTo>,
+}
+
+/// The `pad_to` of the train tasks: one size for all, or one per architecture (`null` or absent: the
+/// examples' own size).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum PadTo {
+    /// Every architecture is padded to this `[height, width]`.
+    All([i64; 2]),
+    /// Per architecture.
+    PerArch(BTreeMap<String, Option<[i64; 2]>>),
+}
+
+impl Params {
+    /// The input `[height, width]` of `arch` for examples of `height` x `width`.
+    pub fn input_size(&self, arch: &str, height: i64, width: i64) -> [i64; 2] {
+        let padded = match &self.pad_to {
+            Some(PadTo::All(size)) => Some(*size),
+            Some(PadTo::PerArch(sizes)) => sizes.get(arch).copied().flatten(),
+            None => None,
+        };
+        padded.unwrap_or([height, width])
+    }
 }
 
 fn default_classes() -> i64 {
@@ -45,6 +71,14 @@ impl Params {
         }
         if self.num_classes < 2 {
             bail!("params.num_classes: must be at least 2");
+        }
+        if let Some(PadTo::PerArch(sizes)) = &self.pad_to {
+            if let Some(a) = sizes.keys().find(|a| !known.contains(&a.as_str())) {
+                bail!(
+                    "params.pad_to: unknown architecture {a:?}; known architectures: {}",
+                    known.join(", ")
+                );
+            }
         }
         Ok(())
     }
@@ -105,5 +139,28 @@ mod tests {
         );
         assert!(check(serde_json::json!({"archs": []})).is_err());
         assert!(check(serde_json::json!({"archs": ["x"], "bogus": 1})).is_err());
+        let err =
+            check(serde_json::json!({"archs": ["regnety_002"], "pad_to": {"inception": null}}))
+                .unwrap_err();
+        assert!(
+            err.contains("params.pad_to") && err.contains("inception_v3"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn pad_to_is_one_size_or_one_per_architecture() {
+        let parse = |v: serde_json::Value| parse_params::<Params>(&v).unwrap();
+        let none = parse(serde_json::json!({"archs": ["regnety_002"]}));
+        assert_eq!(none.input_size("regnety_002", 48, 61), [48, 61]);
+        let all = parse(serde_json::json!({"archs": ["regnety_002"], "pad_to": [224, 224]}));
+        assert_eq!(all.input_size("regnety_002", 48, 61), [224, 224]);
+        let per = parse(serde_json::json!({
+            "archs": ["regnety_002", "inception_v3"],
+            "pad_to": {"inception_v3": [75, 75], "regnety_002": null}
+        }));
+        assert_eq!(per.input_size("inception_v3", 48, 61), [75, 75]);
+        assert_eq!(per.input_size("regnety_002", 48, 61), [48, 61]);
+        assert_eq!(per.input_size("convnext_atto", 48, 61), [48, 61]);
     }
 }

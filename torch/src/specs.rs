@@ -14,13 +14,11 @@ pub fn run(ctx: &TaskContext) -> Result<()> {
     p.validate()?;
     let shape = ExamplesFile::open(ctx.input("examples")?)?.shape;
     let channels = shape.channels.len() as i64;
-    let [height, width] = p
-        .pad_to
-        .unwrap_or([shape.height as i64, shape.width as i64]);
     let mut csv = String::from("arch,family,params,input,gflops\n");
     for (i, arch) in p.archs.iter().enumerate() {
         ctx.progress
             .update(i as u64, p.archs.len() as u64, arch.clone());
+        let [height, width] = p.input_size(arch, shape.height as i64, shape.width as i64);
         let s = crate::models::summarize(arch, channels, p.num_classes, height, width)
             .with_context(|| format!("{}: model_specs of {arch}", ctx.task))?;
         writeln!(
