@@ -286,3 +286,31 @@ fn train_skips_a_lone_last_example() {
         );
     }
 }
+
+/// The shuffled-label control: the same model and recipe learn the true labels and not permuted ones.
+#[test]
+fn train_shuffled_labels_are_a_negative_control() {
+    let _guard = TORCH.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = fixture(dir.path(), mixed);
+    let last_val_f1 = |name: &str, shuffle: bool| {
+        let mut p = params(20);
+        p["lr"] = 0.03.into();
+        p["scheduler"] = "cosine".into();
+        p["shuffle_labels"] = shuffle.into();
+        let out = dir.path().join(name);
+        let ctx = context(&inputs, &out, &dir.path().join(format!("state-{name}")), p);
+        trainer::run(&ctx, TINY).unwrap();
+        let rows = read_epochs(&out.join("epochs.parquet")).unwrap();
+        rows.iter()
+            .rev()
+            .find(|r| r.split == "validation")
+            .unwrap()
+            .f1
+    };
+    let truth = last_val_f1("truth", false);
+    let shuffled = last_val_f1("shuffled", true);
+    eprintln!("validation F1: true labels {truth:.3}, shuffled {shuffled:.3}");
+    assert!(truth >= 0.9, "the true labels are learned: F1 {truth}");
+    assert!(shuffled < 0.6, "shuffled labels are not: F1 {shuffled}");
+}

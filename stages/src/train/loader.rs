@@ -140,6 +140,16 @@ impl Dataset {
         (0..self.ids.len()).partition(|&i| self.folds[i] != fold)
     }
 
+    /// Permutes the labels of `rows` among themselves, seeded: the shuffled-label control.
+    pub fn permute_labels(&mut self, rows: &[usize], seed: u64) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut labels: Vec<i64> = rows.iter().map(|&r| self.labels[r]).collect();
+        labels.shuffle(&mut rng);
+        for (&r, label) in rows.iter().zip(labels) {
+            self.labels[r] = label;
+        }
+    }
+
     /// The image of row `i`.
     pub fn image(&self, i: usize) -> &[u8] {
         let len = self.shape.image_len();

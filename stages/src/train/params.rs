@@ -176,6 +176,11 @@ pub struct TrainParams {
     /// CPU threads for libtorch (default: the task's share).
     #[serde(default)]
     pub threads: Option<usize>,
+    /// A negative control: permute the training fold's labels (seeded by the task's seed and fold),
+    /// so nothing but memorization is possible and validation metrics fall to chance. Validation
+    /// labels stay true.
+    #[serde(default)]
+    pub shuffle_labels: bool,
 }
 
 fn default_epochs() -> usize {

@@ -57,9 +57,14 @@ pub fn train(ctx: &TaskContext, build: &ModelBuilder, stop_after: Option<usize>)
         device::use_bf16_autocast();
     }
     let examples = ctx.input("examples")?;
-    let data = Arc::new(Dataset::read(examples, ctx.input("folds")?, p.num_classes)?);
+    let mut data = Dataset::read(examples, ctx.input("folds")?, p.num_classes)?;
     let (train_rows, val_rows) = data.split(p.fold);
     check_split(&data, &train_rows, &val_rows, &p)?;
+    if p.shuffle_labels {
+        eprintln!("train: shuffled-label control: the training labels are permuted");
+        data.permute_labels(&train_rows, ctx.seed.wrapping_add(p.fold as u64));
+    }
+    let data = Arc::new(data);
     let shape = &data.shape;
     let pad = p.padding(shape.height, shape.width)?;
     let stats = p.normalize.then(|| channel_stats(&data, &train_rows, pad));
