@@ -211,11 +211,14 @@ pub(crate) enum Act {
 }
 
 impl Act {
-    /// Applies the activation.
-    pub fn apply(self, xs: Tensor) -> Tensor {
+    /// Applies the activation to a tensor nothing else reads, in place where that is safe (as timm's
+    /// `inplace=True` activations): ReLU always (its gradient needs only its output), SiLU when no
+    /// gradient is recorded (inference), which saves a buffer per activation.
+    pub fn apply(self, mut xs: Tensor) -> Tensor {
         match self {
             Act::None => xs,
-            Act::Relu => xs.relu(),
+            Act::Relu => xs.relu_(),
+            Act::Silu if !xs.requires_grad() => xs.silu_(),
             Act::Silu => xs.silu(),
         }
     }

@@ -133,7 +133,7 @@ impl ModuleT for Bottleneck {
             Some(d) => xs.apply_t(d, train),
             None => xs.shallow_clone(),
         };
-        (ys + shortcut).relu()
+        Act::Relu.apply(ys + shortcut)
     }
 }
 

@@ -104,7 +104,7 @@ impl ModuleT for Bottleneck {
             Some(d) => xs.apply_t(d, train),
             None => xs.shallow_clone(),
         };
-        (ys + shortcut).relu()
+        Act::Relu.apply(ys + shortcut)
     }
 }
 
@@ -150,10 +150,8 @@ impl ResNext {
 
 impl ModuleT for ResNext {
     fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
-        let mut x = xs
-            .apply(&self.conv1)
-            .apply_t(&self.bn1, train)
-            .relu()
+        let mut x = Act::Relu
+            .apply(xs.apply(&self.conv1).apply_t(&self.bn1, train))
             .max_pool2d([3, 3], [2, 2], [1, 1], [1, 1], false);
         for b in &self.blocks {
             x = x.apply_t(b, train);
