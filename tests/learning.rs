@@ -2,14 +2,14 @@
 //! quick`), run by the real binary, bring each family's smallest variant to validation macro F1 >= 0.9 on
 //! fold 0, and the same recipe on shuffled training labels (the `shuffle_labels` control) does not.
 //!
-//! About eight minutes on two cores: the largest of the five models (resnext50_32x4d, inception_v3)
+//! About six minutes on two cores: the largest of the five models (resnext50_32x4d, inception_v3)
 //! train 25M parameters for three epochs on ~1,000 pileups.
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use common::Project;
+use common::{study_pipeline, torch_worker_built, Project};
 use pipe_stages::tables::read_epochs;
 
 /// Each family's smallest variant, as the issue names them.
@@ -28,23 +28,10 @@ const LEARNED: f64 = 0.9;
 /// three balanced-weight classes).
 const CHANCE_LEVEL: f64 = 0.6;
 
-fn torch_worker_built() -> bool {
-    let torch = Path::new(env!("CARGO_BIN_EXE_pipe")).with_file_name("pipe-torch");
-    if !torch.is_file() {
-        println!(
-            "skipping: {} is not built (cargo test --workspace builds it)",
-            torch.display()
-        );
-    }
-    torch.is_file()
-}
-
 /// The study pipeline with its analysis stages left out (they need every fold) and a `control` stage:
 /// regnety_002 on fold 0 with the study's recipe and shuffled training labels.
 fn learning_pipeline() -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/study.yaml");
-    let mut doc: serde_yaml::Value =
-        serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut doc: serde_yaml::Value = serde_yaml::from_str(&study_pipeline()).unwrap();
     let stages = doc["stages"].as_mapping_mut().unwrap();
     for analysis in ["specs", "metrics", "stats", "report"] {
         stages.remove(analysis);

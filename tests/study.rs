@@ -4,9 +4,7 @@
 
 mod common;
 
-use std::path::Path;
-
-use common::Project;
+use common::{study_pipeline, torch_worker_built, Project};
 
 /// Small enough for a debug build on two cores, large enough for three stratified folds.
 const SMALL: &[&str] = &[
@@ -20,23 +18,9 @@ const SMALL: &[&str] = &[
     "baseline=regnety_002",
 ];
 
-fn torch_worker_built() -> bool {
-    let torch = Path::new(env!("CARGO_BIN_EXE_pipe")).with_file_name("pipe-torch");
-    if !torch.is_file() {
-        println!(
-            "skipping: {} is not built (cargo test --workspace builds it)",
-            torch.display()
-        );
-    }
-    torch.is_file()
-}
-
 fn study_project() -> Project {
     let p = Project::new();
-    let text =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/study.yaml"))
-            .unwrap();
-    p.write("study.yaml", &text);
+    p.write("study.yaml", &study_pipeline());
     p
 }
 

@@ -104,23 +104,22 @@ impl Vars {
     /// Substitutes variables in one string, innermost reference first; a variable whose value refers
     /// to other variables (`train_folds: "range(${folds})"`) is expanded in turn.
     pub fn substitute_str(&self, text: &str) -> Result<Value, String> {
-        self.expand(text, 0)
+        let mut budget = MAX_EXPANSIONS;
+        self.expand(text, &mut budget)
     }
 
-    fn expand(&self, text: &str, depth: usize) -> Result<Value, String> {
-        let cycle = || format!("'{text}': variables refer to each other in a cycle");
-        if depth > MAX_EXPANSIONS {
-            return Err(cycle());
-        }
+    /// [`Self::substitute_str`] with a `budget` of references shared by the nested expansions.
+    fn expand(&self, text: &str, budget: &mut usize) -> Result<Value, String> {
         let mut s = text.to_string();
         // Runtime references are parked behind a marker so the loop does not see them.
         const PARK: &str = "\u{0}pipe-runtime\u{0}";
-        let mut steps = 0;
         while let Some(start) = s.rfind("${") {
-            steps += 1;
-            if steps > MAX_EXPANSIONS {
-                return Err(cycle());
-            }
+            let Some(left) = budget.checked_sub(1) else {
+                return Err(format!(
+                    "'{text}': variables refer to each other in a cycle"
+                ));
+            };
+            *budget = left;
             let Some(len) = s[start..].find('}') else {
                 return Err(format!("'{text}': '${{' without a closing '}}'"));
             };
@@ -133,7 +132,7 @@ impl Vars {
             let value = self.get(&name).ok_or_else(|| self.unknown(&name, text))?;
             if start == 0 && end == s.len() - 1 {
                 return match value {
-                    Value::String(v) if v.contains("${") => self.expand(v, depth + 1),
+                    Value::String(v) if v.contains("${") => self.expand(v, budget),
                     _ => Ok(value.clone()),
                 };
             }

@@ -40,18 +40,6 @@ pub enum PadTo {
     PerArch(BTreeMap<String, Option<[i64; 2]>>),
 }
 
-impl Params {
-    /// The input `[height, width]` of `arch` for examples of `height` x `width`.
-    pub fn input_size(&self, arch: &str, height: i64, width: i64) -> [i64; 2] {
-        let padded = match &self.pad_to {
-            Some(PadTo::All(size)) => Some(*size),
-            Some(PadTo::PerArch(sizes)) => sizes.get(arch).copied().flatten(),
-            None => None,
-        };
-        padded.unwrap_or([height, width])
-    }
-}
-
 fn default_classes() -> i64 {
     3
 }
@@ -81,6 +69,16 @@ impl Params {
             }
         }
         Ok(())
+    }
+
+    /// The input `[height, width]` of `arch` for examples of `height` x `width`.
+    pub fn input_size(&self, arch: &str, height: i64, width: i64) -> [i64; 2] {
+        let padded = match &self.pad_to {
+            Some(PadTo::All(size)) => Some(*size),
+            Some(PadTo::PerArch(sizes)) => sizes.get(arch).copied().flatten(),
+            None => None,
+        };
+        padded.unwrap_or([height, width])
     }
 }
 

@@ -82,6 +82,25 @@ impl Project {
     }
 }
 
+/// Whether the `pipe-torch` worker sits next to the `pipe` binary under test (`cargo test --workspace`
+/// builds it); prints why a test skips when it does not.
+pub fn torch_worker_built() -> bool {
+    let torch = Path::new(env!("CARGO_BIN_EXE_pipe")).with_file_name("pipe-torch");
+    if !torch.is_file() {
+        println!(
+            "skipping: {} is not built (cargo test --workspace builds it)",
+            torch.display()
+        );
+    }
+    torch.is_file()
+}
+
+/// The text of `pipelines/study.yaml`, the embedded default study.
+pub fn study_pipeline() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/study.yaml");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 /// stderr as text.
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).to_string()
