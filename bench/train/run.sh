@@ -4,7 +4,8 @@
 # Writes bench/train/results.md.
 #
 #   bench/train/run.sh [--archs a,b,...] [--batch 16] [--threads N] [--warmup 2] [--steps 5]
-#                      [--rounds 1] [--device cpu|cuda] [--channels-last] [--bf16] [--out FILE]
+#                      [--rounds 1] [--device cpu|cuda] [--channels-last] [--bf16]
+#                      [--mode both|train|infer] [--out FILE]
 #
 # Needs LIBTORCH (the torch package of PIPE_PYTHON's venv, so both sides run the same libtorch) and
 # PIPE_PYTHON (a Python with torch and timm). --threads defaults to the number of CPUs.
@@ -17,7 +18,7 @@ python="${PIPE_PYTHON:-python3}"
 target="${CARGO_TARGET_DIR:-$root/target}"
 
 archs="regnety_002,efficientnet_b0,convnext_atto,resnext50_32x4d,inception_v3"
-batch=16 threads="$(nproc)" warmup=2 steps=5 rounds=1 device=cpu out="$here/results.md"
+batch=16 threads="$(nproc)" warmup=2 steps=5 rounds=1 device=cpu mode=both out="$here/results.md"
 flags=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -28,6 +29,7 @@ while [[ $# -gt 0 ]]; do
         --steps) steps="$2"; shift 2 ;;
         --rounds) rounds="$2"; shift 2 ;;
         --device) device="$2"; shift 2 ;;
+        --mode) mode="$2"; shift 2 ;;
         --out) out="$2"; shift 2 ;;
         --channels-last|--bf16) flags+=("$1"); shift ;;
         *) echo "unknown option $1 (see the header of $0)" >&2; exit 2 ;;
@@ -42,5 +44,5 @@ cp "$target/release/examples/train_throughput" "$work/"
 
 "$python" "$here/compare.py" --ours "$work/train_throughput" --python "$python" --archs "$archs" \
     --rounds "$rounds" --out "$out" --command "$cmdline" -- \
-    --batch "$batch" --threads "$threads" --warmup "$warmup" --steps "$steps" --device "$device" \
+    --batch "$batch" --threads "$threads" --warmup "$warmup" --steps "$steps" --device "$device" --mode "$mode" \
     ${flags[@]+"${flags[@]}"}

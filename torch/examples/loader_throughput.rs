@@ -1,7 +1,8 @@
 //! Training-batch throughput of the `train` stage's data path: the examples Parquet read into memory
 //! (`train::loader::Dataset`), per-channel statistics, then shuffled batches gathered on a worker thread
-//! (`Batches`), padded and normalized into f32 NCHW on that thread (`HostTransform`) and made tensors
-//! (`train::device::Transform`), exactly as the trainer does on the CPU.
+//! (`Batches`), padded and normalized on that thread straight into reused f32 NCHW input tensors
+//! (`train::host_input::HostInput`) handed over by `train::device::Transform`, exactly as the trainer
+//! does on the CPU.
 //!
 //! Prints one JSON object: seconds to read, to compute the statistics and per epoch, images per second,
 //! process CPU seconds, and the mean and standard deviation used; then the same epochs again gathering
@@ -23,13 +24,16 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use pipe_stages::train::host_transform::HostTransform;
-use pipe_stages::train::loader::{channel_stats, epoch_order, Batches, Dataset, HostBatch, Pixels};
+use pipe_stages::train::loader::{channel_stats, epoch_order, Batches, Dataset, HostBatch};
 use pipe_stages::train::params::Pad;
-use pipe_torch::train::device::Transform;
+use pipe_torch::train::device::{Pixels, Transform};
+use pipe_torch::train::host_input::HostInput;
 use tch::{Device, Kind};
 
 /// Batches gathered ahead, as the trainer.
 const PREFETCH: usize = 4;
+/// Input tensors kept for reuse, as the trainer: those ahead, the one being made, the one in use.
+const KEEP: usize = PREFETCH + 2;
 
 /// User plus system CPU seconds of this process, all threads (Linux, 100 clock ticks per second).
 fn cpu_seconds() -> f64 {
@@ -92,11 +96,10 @@ fn main() -> Result<()> {
     let (mean, std) = channel_stats(&data, &rows, pad);
     let stats_s = t1.elapsed().as_secs_f64();
     let transform = Transform::new(&data.shape, pad, Some((&mean, &std)), Device::Cpu, false);
-    let host = Arc::new(HostTransform::new(
-        &data.shape,
-        pad,
-        Some((&mean, &std)),
-        threads as usize,
+    let host = Arc::new(HostInput::new(
+        HostTransform::new(&data.shape, pad, Some((&mean, &std)), threads as usize),
+        data.shape.channels.len(),
+        KEEP,
     ));
     let (h, w) = transform.output_size();
 
@@ -106,13 +109,19 @@ fn main() -> Result<()> {
     for epoch in 0..epochs {
         let t = Instant::now();
         let order = epoch_order(&rows, seed, 0, epoch);
-        for b in Batches::start(data.clone(), order, batch, PREFETCH, Some(host.clone())) {
-            let (x, y) = transform.apply(&b)?;
+        let prepare = {
+            let host = host.clone();
+            move |images: &[&[u8]]| Pixels::Ready(host.prepare(images))
+        };
+        for b in Batches::start(data.clone(), order, batch, PREFETCH, prepare) {
+            let (x, y) = transform.apply(b)?;
             if x.size() != [y.size()[0], data.shape.channels.len() as i64, h, w] {
                 bail!("unexpected batch shape {:?}", x.size());
             }
             // One value per batch keeps the result observed without a second pass over it.
             checksum += x.double_value(&[0, 0, h / 2, w / 2]);
+            // SAFETY: `x` is the only handle to the batch's tensor and nothing reads it after this.
+            unsafe { host.recycle(x) };
         }
         epoch_s.push(t.elapsed().as_secs_f64());
     }
@@ -123,10 +132,10 @@ fn main() -> Result<()> {
     for epoch in 0..epochs {
         let t = Instant::now();
         let order = epoch_order(&rows, seed, 0, epoch);
-        for b in Batches::start(data.clone(), order, batch, PREFETCH, None) {
-            if let Pixels::Raw(images) = &b.pixels {
-                gathered += images.len();
-            }
+        for b in Batches::start(data.clone(), order, batch, PREFETCH, |images| {
+            images.concat()
+        }) {
+            gathered += b.pixels.len();
         }
         gather_s.push(t.elapsed().as_secs_f64());
     }
@@ -138,13 +147,13 @@ fn main() -> Result<()> {
 
     if let Some(path) = dump {
         let first: Vec<usize> = rows.iter().copied().take(batch).collect();
-        let images: Vec<u8> = first.iter().flat_map(|&r| data.image(r)).copied().collect();
+        let images: Vec<&[u8]> = first.iter().map(|&r| data.image(r)).collect();
         let batch = HostBatch {
-            pixels: Pixels::Ready(host.apply(&images)),
+            pixels: Pixels::Ready(host.prepare(&images)),
             labels: first.iter().map(|&r| data.labels[r]).collect(),
             rows: first,
         };
-        let (x, _) = transform.apply(&batch)?;
+        let (x, _) = transform.apply(batch)?;
         let values: Vec<f32> = Vec::try_from(x.to_kind(Kind::Float).reshape([-1]))?;
         let mut f = std::io::BufWriter::new(std::fs::File::create(&path)?);
         for v in values {

@@ -3,8 +3,9 @@
 //!
 //! A [`Dataset`] holds every labeled example's HWC u8 image back to back (no per-example allocation or
 //! decoding). [`Batches`] gathers the images of each batch into one buffer on a worker thread and hands
-//! them over through a bounded channel (prefetch); the float conversion, padding and normalization run
-//! where the model runs (see `device.rs`), so a GPU receives u8 pixels, not 4x larger floats.
+//! them over through a bounded channel (prefetch), after a `prepare` step on that thread: a GPU receives
+//! the u8 pixels (4x smaller than floats) and pads and normalizes them itself, a CPU run gets them
+//! padded and normalized there, into the model's input tensor (see pipe-torch's `train::host_input`).
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -21,7 +22,6 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use super::host_transform::HostTransform;
 use super::params::Sides;
 use crate::examples::{column, ExamplesFile, ImageShape, ROW_GROUP_ROWS};
 
@@ -210,59 +210,43 @@ pub fn epoch_order(rows: &[usize], seed: u64, fold: i32, epoch: usize) -> Vec<us
     order
 }
 
-/// One gathered batch: `rows.len()` images back to back and their labels.
+/// One gathered batch: its rows, their images as the batch's `prepare` made them, and their labels.
 #[derive(Debug)]
-pub struct HostBatch {
+pub struct HostBatch<P> {
     /// Dataset rows in this batch.
     pub rows: Vec<usize>,
-    /// The images, as stored or already transformed.
-    pub pixels: Pixels,
+    /// The images: by default HWC u8 back to back, as stored.
+    pub pixels: P,
     /// Classes.
     pub labels: Vec<i64>,
 }
 
-/// A batch's images.
-#[derive(Debug)]
-pub enum Pixels {
-    /// HWC u8 as stored, `image_len` bytes each: the device pads and normalizes.
-    Raw(Vec<u8>),
-    /// NCHW f32, padded and normalized on the host by a [`HostTransform`].
-    Ready(Vec<f32>),
-}
-
 /// Gathers batches of a fixed row order on a worker thread, at most `prefetch` ahead of the consumer.
-pub struct Batches {
-    rx: Option<Receiver<HostBatch>>,
+pub struct Batches<P> {
+    rx: Option<Receiver<HostBatch<P>>>,
     worker: Option<JoinHandle<()>>,
 }
 
-impl Batches {
-    /// Starts gathering `order` in batches of `batch_size`, each passed through `transform` on the
-    /// worker thread when given (raw pixels otherwise).
+impl<P: Send + 'static> Batches<P> {
+    /// Starts gathering `order` in batches of `batch_size`: on the worker thread, `prepare` turns each
+    /// batch's images (HWC u8, `image_len` bytes each, borrowed from the dataset) into what the
+    /// consumer receives: the bytes back to back for a GPU, which pads and normalizes them itself; the
+    /// model's input, padded and normalized, on a CPU.
     pub fn start(
         data: Arc<Dataset>,
         order: Vec<usize>,
         batch_size: usize,
         prefetch: usize,
-        transform: Option<Arc<HostTransform>>,
+        mut prepare: impl FnMut(&[&[u8]]) -> P + Send + 'static,
     ) -> Self {
         let (tx, rx) = sync_channel(prefetch.max(1));
         let worker = std::thread::spawn(move || {
-            let len = data.shape.image_len();
             for rows in order.chunks(batch_size.max(1)) {
-                let mut images = Vec::with_capacity(rows.len() * len);
-                for &r in rows {
-                    images.extend_from_slice(data.image(r));
-                }
-                let labels = rows.iter().map(|&r| data.labels[r]).collect();
-                let pixels = match &transform {
-                    Some(t) => Pixels::Ready(t.apply(&images)),
-                    None => Pixels::Raw(images),
-                };
+                let images: Vec<&[u8]> = rows.iter().map(|&r| data.image(r)).collect();
                 let batch = HostBatch {
                     rows: rows.to_vec(),
-                    pixels,
-                    labels,
+                    pixels: prepare(&images),
+                    labels: rows.iter().map(|&r| data.labels[r]).collect(),
                 };
                 if tx.send(batch).is_err() {
                     return; // the consumer stopped early
@@ -276,15 +260,15 @@ impl Batches {
     }
 }
 
-impl Iterator for Batches {
-    type Item = HostBatch;
+impl<P> Iterator for Batches<P> {
+    type Item = HostBatch<P>;
 
-    fn next(&mut self) -> Option<HostBatch> {
+    fn next(&mut self) -> Option<HostBatch<P>> {
         self.rx.as_ref()?.recv().ok()
     }
 }
 
-impl Drop for Batches {
+impl<P> Drop for Batches<P> {
     fn drop(&mut self) {
         // Closing the channel first lets a blocked worker finish.
         self.rx.take();
@@ -298,6 +282,7 @@ impl Drop for Batches {
 pub(crate) mod tests {
     use super::*;
     use crate::examples::{Example, ExamplesWriter};
+    use crate::train::host_transform::HostTransform;
 
     /// Writes `n` examples of `h x w x c` whose pixel bytes encode (example, position), and folds
     /// `i % k`; returns the paths.
@@ -365,21 +350,19 @@ pub(crate) mod tests {
         let order = epoch_order(&train, 42, 1, 0);
         assert_eq!(order, epoch_order(&train, 42, 1, 0), "seeded");
         assert_ne!(order, epoch_order(&train, 42, 1, 1), "differs per epoch");
-        let batches: Vec<_> = Batches::start(data.clone(), order.clone(), 3, 2, None).collect();
+        let batches: Vec<_> =
+            Batches::start(data.clone(), order.clone(), 3, 2, |images| images.concat()).collect();
         assert_eq!(batches.len(), 3);
         assert_eq!(batches[0].rows, order[..3]);
-        let Pixels::Raw(images) = &batches[0].pixels else {
-            panic!("raw pixels without a transform")
-        };
-        assert_eq!(images[12], order[1] as u8);
+        assert_eq!(batches[0].pixels[12], order[1] as u8);
         assert_eq!(batches[2].labels.len(), 2);
-        let t = Arc::new(HostTransform::new(&data.shape, Sides::default(), None, 2));
-        let ready: Vec<_> = Batches::start(data.clone(), order.clone(), 3, 2, Some(t)).collect();
-        let Pixels::Ready(floats) = &ready[0].pixels else {
-            panic!("transformed pixels with a transform")
-        };
+        let t = HostTransform::new(&data.shape, Sides::default(), None, 2);
+        let ready: Vec<_> = Batches::start(data.clone(), order.clone(), 3, 2, move |images| {
+            t.apply(&images.concat())
+        })
+        .collect();
         // CHW: image 1's first channel plane starts at 12; its pixels are all order[1].
-        assert_eq!(floats[12], order[1] as f32);
+        assert_eq!(ready[0].pixels[12], order[1] as f32);
     }
 
     #[test]

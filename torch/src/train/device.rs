@@ -7,7 +7,7 @@ use anyhow::{bail, Result};
 use tch::{nn, Device, Kind, Tensor};
 
 use pipe_stages::examples::ImageShape;
-use pipe_stages::train::loader::{HostBatch, Pixels};
+use pipe_stages::train::loader::HostBatch;
 use pipe_stages::train::params::Sides;
 
 // libtorch C++ entry points (Itanium ABI, x86_64/aarch64 Linux) that tch 0.24 does not wrap. They are
@@ -74,6 +74,15 @@ pub fn vars_channels_last(vs: &nn::VarStore) {
     });
 }
 
+/// A batch's images as the loader hands them over.
+#[derive(Debug)]
+pub enum Pixels {
+    /// HWC u8 as stored, back to back: [`Transform`] pads and normalizes them on the device.
+    Raw(Vec<u8>),
+    /// The model input already made on the host, `[N, C, H, W]` f32 (see `host_input`).
+    Ready(Tensor),
+}
+
 /// Turns gathered batches into model inputs on one device.
 #[derive(Debug)]
 pub struct Transform {
@@ -124,24 +133,21 @@ impl Transform {
 
     /// `(images [B, C, H', W'] f32, labels [B] i64)` on the device: pad with zeros, then normalize
     /// (the order of `T.Compose([T.Pad(padding), T.Normalize(mean, std)])`). Pixels the loader already
-    /// transformed on the host (see `HostTransform`) are only moved.
-    pub fn apply(&self, batch: &HostBatch) -> Result<(Tensor, Tensor)> {
+    /// made into the model input on the host (see `host_input`) are only moved.
+    pub fn apply(&self, batch: HostBatch<Pixels>) -> Result<(Tensor, Tensor)> {
         let n = batch.labels.len() as i64;
-        let x = match &batch.pixels {
-            Pixels::Raw(images) => self.transform(images, n)?,
-            Pixels::Ready(values) => {
+        let x = match batch.pixels {
+            Pixels::Raw(images) => self.transform(&images, n)?,
+            Pixels::Ready(x) => {
                 let (h, w) = self.output_size();
-                let c = self.shape[2];
-                if values.len() as i64 != n * c * h * w {
+                let expected = [n, self.shape[2], h, w];
+                if x.size() != expected {
                     bail!(
-                        "batch of {n} transformed images has {} values, expected {} ({c}x{h}x{w} each)",
-                        values.len(),
-                        n * c * h * w
+                        "batch of {n} transformed images has shape {:?}, expected {expected:?}",
+                        x.size()
                     );
                 }
-                let x = Tensor::from_slice(values)
-                    .view([n, c, h, w])
-                    .to_device(self.device);
+                let x = x.to_device(self.device);
                 if self.channels_last {
                     channels_last(&x)
                 } else {
@@ -188,6 +194,7 @@ impl Transform {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::train::host_input::HostInput;
     use pipe_stages::train::host_transform::HostTransform;
 
     #[test]
@@ -199,7 +206,7 @@ mod tests {
         };
         // HWC pixels: channel a = 10, channel b = 20.
         let images: Vec<u8> = (0..6).flat_map(|_| [10u8, 20u8]).collect();
-        let batch = HostBatch {
+        let batch = || HostBatch {
             rows: vec![0],
             pixels: Pixels::Raw(images.clone()),
             labels: vec![1],
@@ -213,7 +220,7 @@ mod tests {
         let (mean, std) = ([5.0, 10.0], [5.0, 2.0]);
         let t = Transform::new(&shape, pad, Some((&mean, &std)), Device::Cpu, false);
         assert_eq!(t.output_size(), (5, 6));
-        let (x, y) = t.apply(&batch).unwrap();
+        let (x, y) = t.apply(batch()).unwrap();
         assert_eq!(x.size(), vec![1, 2, 5, 6]);
         assert_eq!(y.int64_value(&[0]), 1);
         let at = |c: i64, r: i64, col: i64| x.double_value(&[0, c, r, col]);
@@ -226,17 +233,17 @@ mod tests {
         assert_eq!(at(0, 3, 4), -1.0);
         assert_eq!(at(0, 3, 0), -1.0);
         let cl = Transform::new(&shape, pad, Some((&mean, &std)), Device::Cpu, true);
-        let (xc, _) = cl.apply(&batch).unwrap();
+        let (xc, _) = cl.apply(batch()).unwrap();
         assert_eq!(xc.stride(), vec![60, 1, 12, 2]);
         assert!(xc.equal(&x));
         // Pixels transformed on the host arrive unchanged.
         let host = HostTransform::new(&shape, pad, Some((&mean, &std)), 1);
         let ready = HostBatch {
             rows: vec![0],
-            pixels: Pixels::Ready(host.apply(&images)),
+            pixels: Pixels::Ready(HostInput::new(host, 2, 1).prepare(&[&images])),
             labels: vec![1],
         };
-        assert!(t.apply(&ready).unwrap().0.equal(&x));
+        assert!(t.apply(ready).unwrap().0.equal(&x));
     }
 
     #[test]
@@ -266,11 +273,13 @@ mod tests {
         let host = HostTransform::new(&shape, pad, Some((&mean, &std)), 2);
         let ready = HostBatch {
             rows: vec![0, 1, 2, 3],
-            pixels: Pixels::Ready(host.apply(&images)),
+            pixels: Pixels::Ready(
+                HostInput::new(host, 7, 1).prepare(&images.chunks(5 * 9 * 7).collect::<Vec<_>>()),
+            ),
             labels,
         };
-        let (a, _) = device_side.apply(&raw).unwrap();
-        let (b, _) = device_side.apply(&ready).unwrap();
+        let (a, _) = device_side.apply(raw).unwrap();
+        let (b, _) = device_side.apply(ready).unwrap();
         assert_eq!(a.size(), b.size());
         assert!(
             a.equal(&b),

@@ -1,7 +1,8 @@
-//! The libtorch part of the `train` stage: the training loop, the device transform, the optimizers and
+//! The libtorch part of the `train` stage: the training loop, the device transform, the CPU input tensors, the optimizers and
 //! checkpoints. Parameters, metrics, TensorBoard files and the data loader are in `pipe_stages::train`.
 
 pub mod checkpoint;
 pub mod device;
+pub mod host_input;
 pub mod optim;
 pub mod trainer;

@@ -16,12 +16,13 @@ use anyhow::{anyhow, bail, Context, Result};
 use tch::{nn, Device, Kind, Reduction, Tensor};
 
 use super::checkpoint::{self, Progress};
-use super::device::{self, Transform};
+use super::device::{self, Pixels, Transform};
+use super::host_input::HostInput;
 use super::optim::Optimizer;
 use pipe_stages::kind::TaskContext;
 use pipe_stages::tables::{self, EpochRow, PredictionRow};
 use pipe_stages::train::host_transform::HostTransform;
-use pipe_stages::train::loader::{channel_stats, epoch_order, Batches, Dataset, Pixels};
+use pipe_stages::train::loader::{channel_stats, epoch_order, Batches, Dataset, HostBatch};
 use pipe_stages::train::metrics;
 use pipe_stages::train::params::{ClassWeights, Sides, TrainParams};
 use pipe_stages::train::tensorboard::EventWriter;
@@ -75,13 +76,19 @@ pub fn train(ctx: &TaskContext, build: &ModelBuilder, stop_after: Option<usize>)
         device,
         p.channels_last && cuda,
     );
-    // On the CPU the loader's thread pads and normalizes, ahead of the model; a GPU gets u8 pixels.
-    let host_transform = (!cuda).then(|| {
-        Arc::new(HostTransform::new(
+    // On the CPU the loader's thread pads and normalizes into the input tensors, ahead of the model;
+    // a GPU gets u8 pixels.
+    let host_input = (!cuda).then(|| {
+        let transform = HostTransform::new(
             shape,
             pad,
             stats.as_ref().map(|(m, s)| (m.as_slice(), s.as_slice())),
             threads,
+        );
+        Arc::new(HostInput::new(
+            transform,
+            shape.channels.len(),
+            PREFETCH + 2,
         ))
     });
     let k = p.num_classes;
@@ -141,7 +148,7 @@ pub fn train(ctx: &TaskContext, build: &ModelBuilder, stop_after: Option<usize>)
         p: &p,
         data: &data,
         transform: &transform,
-        host_transform: host_transform.as_ref(),
+        host_input: host_input.as_ref(),
         weights: &weights,
         model: &*model,
         device,
@@ -312,12 +319,12 @@ fn check_input_fits(
     transform: &Transform,
     p: &TrainParams,
 ) -> Result<()> {
-    let batch = pipe_stages::train::loader::HostBatch {
+    let batch = HostBatch {
         rows: vec![0],
         pixels: Pixels::Raw(data.image(0).to_vec()),
         labels: vec![data.labels[0]],
     };
-    let (x, _) = transform.apply(&batch)?;
+    let (x, _) = transform.apply(batch)?;
     let (h, w) = transform.output_size();
     let out = catch_unwind(AssertUnwindSafe(|| {
         tch::no_grad(|| model.forward_t(&x, false).size())
@@ -366,7 +373,7 @@ struct Loop<'a> {
     p: &'a TrainParams,
     data: &'a Arc<Dataset>,
     transform: &'a Transform,
-    host_transform: Option<&'a Arc<HostTransform>>,
+    host_input: Option<&'a Arc<HostInput>>,
     weights: &'a Tensor,
     model: &'a dyn nn::ModuleT,
     device: Device,
@@ -390,15 +397,19 @@ impl Loop<'_> {
         let mut probs: Vec<Tensor> = Vec::with_capacity(n_batches);
         let mut loss_values: Vec<f64> = Vec::with_capacity(n_batches);
         let mut last_report = Instant::now();
+        let host = self.host_input.cloned();
         let batches = Batches::start(
             self.data.clone(),
             rows.to_vec(),
             p.batch_size,
             PREFETCH,
-            self.host_transform.cloned(),
+            move |images| match &host {
+                Some(h) => Pixels::Ready(h.prepare(images)),
+                None => Pixels::Raw(images.concat()),
+            },
         );
         for (b, batch) in batches.enumerate() {
-            let (x, y) = self.transform.apply(&batch)?;
+            let (x, y) = self.transform.apply(batch)?;
             let step = catch_unwind(AssertUnwindSafe(|| {
                 let forward = || {
                     let logits = tch::autocast(p.bf16 && self.device.is_cuda(), || {
@@ -426,6 +437,11 @@ impl Loop<'_> {
                 }
             }));
             let (logits, loss) = step.map_err(|e| self.torch_error(epoch, b, &e))?;
+            if let Some(host) = self.host_input {
+                // SAFETY: the step is over and this is the last handle to `x`'s storage: backward
+                // released what autograd saved of it, and the detached logits and loss do not view it.
+                unsafe { host.recycle(x) };
+            }
             probs.push(logits.softmax(-1, Kind::Float));
             losses.push(loss);
             if last_report.elapsed().as_secs_f64() >= PROGRESS_EVERY || b + 1 == n_batches {
