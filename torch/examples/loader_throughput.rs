@@ -48,6 +48,8 @@ fn cpu_seconds() -> f64 {
 }
 
 fn main() -> Result<()> {
+    // As the pipe-torch worker the train stage runs in.
+    pipe_torch::malloc::keep_freed_memory();
     let (mut examples, mut folds, mut dump) = (None, None, None);
     let (mut batch, mut epochs, mut threads, mut classes, mut seed) =
         (32usize, 3usize, 1, 3, 42u64);

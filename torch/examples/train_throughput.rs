@@ -142,6 +142,8 @@ fn bench(o: &Options, arch: &str, device: Device) -> Result<(Option<f64>, Option
 }
 
 fn main() -> Result<()> {
+    // As the pipe-torch worker the train stage runs in.
+    pipe_torch::malloc::keep_freed_memory();
     let o = parse()?;
     tch::set_num_threads(o.threads);
     let device = if o.cuda {

@@ -5,6 +5,7 @@
 //! these stage kinds by their ports and parameter checks in `pipe-stages` and starts `pipe-torch` for
 //! their tasks.
 
+pub mod malloc;
 pub mod models;
 pub mod specs;
 pub mod train;

@@ -2,6 +2,7 @@
 //! need libtorch (`train`, `model_specs`) and for `pipe models`; it takes the same command line as `pipe`.
 
 fn main() {
+    pipe_torch::malloc::keep_freed_memory();
     pipe_stages::torch_hook::install(pipe_torch::hooks());
     std::process::exit(pipe::cli::main());
 }
