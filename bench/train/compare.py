@@ -106,6 +106,8 @@ without gradients. Random 7-channel inputs, 3 classes, one fixed batch reused (n
 - load average (1/5/15 min) before: {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}, after: {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}
 - libtorch/PyTorch {versions[0] if versions else '?'} (the same library on both sides), timm {versions[1] if len(versions) > 1 else '?'}
 - options (both sides): `{opts}`
+- allocator: pipe sets glibc's mmap threshold to 32 MB and turns trimming off (`pipe_torch::malloc`);
+  timm runs with {f"GLIBC_TUNABLES={os.environ['GLIBC_TUNABLES']}" if os.environ.get('GLIBC_TUNABLES') else "glibc's defaults"}
 - command: `{a.command}`
 
 {table}

@@ -8,7 +8,9 @@
 #                      [--mode both|train|infer] [--out FILE]
 #
 # Needs LIBTORCH (the torch package of PIPE_PYTHON's venv, so both sides run the same libtorch) and
-# PIPE_PYTHON (a Python with torch and timm). --threads defaults to the number of CPUs.
+# PIPE_PYTHON (a Python with torch and timm). --threads defaults to the number of CPUs. pipe tunes glibc's
+# allocator itself (pipe_torch::malloc); to give timm the same settings, run with
+# GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1099511627776.
 set -euo pipefail
 cmdline="bench/train/run.sh $*"
 
