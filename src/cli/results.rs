@@ -14,13 +14,36 @@ pub fn publish(plan: &Plan, cache: &Cache) -> Result<PathBuf, PipeError> {
     std::fs::create_dir_all(&dir).map_err(|e| io_error("cannot create", &dir, e))?;
     for (link, target) in links(plan, cache)? {
         let path = dir.join(link);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| io_error("cannot create", parent, e))?;
-        }
-        std::os::unix::fs::symlink(&target, &path)
-            .map_err(|e| io_error("cannot link", &path, e))?;
+        replace_link(&target, &path).map_err(|e| io_error("cannot link", &path, e))?;
     }
     Ok(dir)
+}
+
+/// Points `path` at `target` in one step: a link made beside it under a name of this process's own,
+/// then renamed over it. Two runs publishing the same pipeline at once (each clearing and relinking
+/// the folder) then never fail on each other's links; a folder the other run removed meanwhile is
+/// made again.
+fn replace_link(target: &Path, path: &Path) -> std::io::Result<()> {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    const ATTEMPTS: usize = 3;
+    let mut attempt = 1;
+    loop {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let _ = std::fs::remove_file(&tmp);
+        match std::os::unix::fs::symlink(target, &tmp).and_then(|()| std::fs::rename(&tmp, path)) {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                if e.kind() != std::io::ErrorKind::NotFound || attempt == ATTEMPTS {
+                    return Err(e);
+                }
+                attempt += 1;
+            }
+        }
+    }
 }
 
 fn links(plan: &Plan, cache: &Cache) -> Result<Vec<(PathBuf, PathBuf)>, PipeError> {
@@ -88,7 +111,13 @@ fn clear_links(dir: &Path) -> Result<(), PipeError> {
         let path = entry.path();
         let Ok(ft) = entry.file_type() else { continue };
         if ft.is_symlink() {
-            std::fs::remove_file(&path).map_err(|e| io_error("cannot remove", &path, e))?;
+            match std::fs::remove_file(&path) {
+                // Another run publishing the same pipeline removed it first.
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(io_error("cannot remove", &path, e));
+                }
+                _ => {}
+            }
         } else if ft.is_dir() {
             clear_links(&path)?;
             let _ = std::fs::remove_dir(&path);
