@@ -28,12 +28,8 @@ use pipe_stages::train::loader::{channel_stats, epoch_order, Batches, Dataset, H
 use pipe_stages::train::params::Pad;
 use pipe_torch::train::device::{Pixels, Transform};
 use pipe_torch::train::host_input::HostInput;
+use pipe_torch::train::trainer::PREFETCH;
 use tch::{Device, Kind};
-
-/// Batches gathered ahead, as the trainer.
-const PREFETCH: usize = 4;
-/// Input tensors kept for reuse, as the trainer: those ahead, the one being made, the one in use.
-const KEEP: usize = PREFETCH + 2;
 
 /// User plus system CPU seconds of this process, all threads (Linux, 100 clock ticks per second).
 fn cpu_seconds() -> f64 {
@@ -100,8 +96,7 @@ fn main() -> Result<()> {
     let transform = Transform::new(&data.shape, pad, Some((&mean, &std)), Device::Cpu, false);
     let host = Arc::new(HostInput::new(
         HostTransform::new(&data.shape, pad, Some((&mean, &std)), threads as usize),
-        data.shape.channels.len(),
-        KEEP,
+        PREFETCH,
     ));
     let (h, w) = transform.output_size();
 

@@ -65,14 +65,20 @@ impl HostTransform {
         )
     }
 
+    /// Channels per image.
+    pub fn channels(&self) -> usize {
+        self.channels
+    }
+
     /// Values per output image: channels x padded height x padded width.
     pub fn output_len(&self) -> usize {
         let (h, w) = self.output_size();
         self.channels * h * w
     }
 
-    /// `images` (HWC u8, back to back) as one new f32 NCHW buffer.
-    pub fn apply(&self, images: &[u8]) -> Vec<f32> {
+    /// `images` (HWC u8, back to back) as one new f32 NCHW buffer (the reference of the tests).
+    #[cfg(test)]
+    pub(crate) fn apply(&self, images: &[u8]) -> Vec<f32> {
         let images: Vec<&[u8]> = images.chunks(self.input_len()).collect();
         let mut out = vec![0f32; images.len() * self.output_len()];
         self.apply_into(

@@ -240,7 +240,7 @@ mod tests {
         let host = HostTransform::new(&shape, pad, Some((&mean, &std)), 1);
         let ready = HostBatch {
             rows: vec![0],
-            pixels: Pixels::Ready(HostInput::new(host, 2, 1).prepare(&[&images])),
+            pixels: Pixels::Ready(HostInput::new(host, 0).prepare(&[&images])),
             labels: vec![1],
         };
         assert!(t.apply(ready).unwrap().0.equal(&x));
@@ -274,7 +274,7 @@ mod tests {
         let ready = HostBatch {
             rows: vec![0, 1, 2, 3],
             pixels: Pixels::Ready(
-                HostInput::new(host, 7, 1).prepare(&images.chunks(5 * 9 * 7).collect::<Vec<_>>()),
+                HostInput::new(host, 0).prepare(&images.chunks(5 * 9 * 7).collect::<Vec<_>>()),
             ),
             labels,
         };

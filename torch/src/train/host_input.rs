@@ -20,8 +20,7 @@ pub struct HostInput {
     /// Channels, height and width of one transformed image.
     chw: [i64; 3],
     tensors: Mutex<Tensors>,
-    /// At most this many tensors kept given back, and this many tracked given out: the batches the
-    /// loader holds ahead, the one it is making and the one in the model.
+    /// At most this many tensors kept given back, and this many tracked given out.
     keep: usize,
 }
 
@@ -36,14 +35,16 @@ struct Tensors {
 }
 
 impl HostInput {
-    /// Input tensors made by `transform`, keeping at most `keep` of them for reuse.
-    pub fn new(transform: HostTransform, channels: usize, keep: usize) -> Self {
+    /// Input tensors made by `transform` for a loader that gathers `prefetch` batches ahead: it keeps
+    /// as many tensors as can be in use at once, those batches, the one being made and the one in the
+    /// model.
+    pub fn new(transform: HostTransform, prefetch: usize) -> Self {
         let (h, w) = transform.output_size();
         Self {
+            chw: [transform.channels() as i64, h as i64, w as i64],
             transform,
-            chw: [channels as i64, h as i64, w as i64],
             tensors: Mutex::new(Tensors::default()),
-            keep: keep.max(1),
+            keep: prefetch + 2,
         }
     }
 
@@ -128,25 +129,34 @@ mod tests {
             bottom: 1,
         };
         let stats = ([1.0, 2.0], [2.0, 4.0]);
-        let input = HostInput::new(
-            HostTransform::new(&shape(), pad, Some((&stats.0, &stats.1)), 1),
-            2,
-            2,
-        );
-        let reference = HostTransform::new(&shape(), pad, Some((&stats.0, &stats.1)), 1);
-        let images: Vec<u8> = (0..24).map(|i| (i * 11) as u8).collect();
+        let new_input = || {
+            HostInput::new(
+                HostTransform::new(&shape(), pad, Some((&stats.0, &stats.1)), 1),
+                0,
+            )
+        };
+        let input = new_input();
+        // A new tensor is written whole (that path equals the device transform: see `device`'s tests).
+        let written_whole = |images: &[u8]| {
+            let x = new_input().prepare(&images.chunks(12).collect::<Vec<_>>());
+            Vec::<f32>::try_from(x.reshape([-1])).unwrap()
+        };
+        // Image 0 has a row of zeros, so the reused tensor skips it the second time.
+        let mut images: Vec<u8> = (0..24).map(|i| (i * 11) as u8).collect();
+        images[..6].fill(0);
         let x = input.prepare(&images.chunks(12).collect::<Vec<_>>());
         assert_eq!(x.size(), [2, 2, 3, 4]);
         let values: Vec<f32> = Vec::try_from(x.reshape([-1])).unwrap();
-        assert_eq!(values, reference.apply(&images));
+        assert_eq!(values, written_whole(&images));
         let ptr = x.data_ptr();
         unsafe { input.recycle(x) };
         // The next batch of two is written into the same memory, with the new values.
-        let other: Vec<u8> = images.iter().map(|v| v.wrapping_add(1)).collect();
+        let mut other: Vec<u8> = images.iter().map(|v| v.wrapping_add(1)).collect();
+        other[..6].fill(0);
         let y = input.prepare(&other.chunks(12).collect::<Vec<_>>());
         assert_eq!(y.data_ptr(), ptr);
         let values: Vec<f32> = Vec::try_from(y.reshape([-1])).unwrap();
-        assert_eq!(values, reference.apply(&other));
+        assert_eq!(values, written_whole(&other));
         // A batch of another size gets its own tensor.
         unsafe { input.recycle(y) };
         let z = input.prepare(&[&images[..12]]);
@@ -156,11 +166,8 @@ mod tests {
 
     #[test]
     fn takes_back_only_its_own_tensors_up_to_its_limit() {
-        let input = HostInput::new(
-            HostTransform::new(&shape(), Sides::default(), None, 1),
-            2,
-            2,
-        );
+        // Prefetching nothing: two tensors in use at most.
+        let input = HostInput::new(HostTransform::new(&shape(), Sides::default(), None, 1), 0);
         let image = [0u8; 12];
         let (a, b, c) = (
             input.prepare(&[&image]),

@@ -32,7 +32,7 @@ pub type ModelBuilder =
     dyn Fn(&nn::Path, &str, i64, i64) -> Result<Box<dyn nn::ModuleT + Send>> + Sync;
 
 /// Batches gathered ahead of the training loop.
-const PREFETCH: usize = 4;
+pub const PREFETCH: usize = 4;
 /// Minimum seconds between progress updates.
 const PROGRESS_EVERY: f64 = 0.5;
 
@@ -85,11 +85,7 @@ pub fn train(ctx: &TaskContext, build: &ModelBuilder, stop_after: Option<usize>)
             stats.as_ref().map(|(m, s)| (m.as_slice(), s.as_slice())),
             threads,
         );
-        Arc::new(HostInput::new(
-            transform,
-            shape.channels.len(),
-            PREFETCH + 2,
-        ))
+        Arc::new(HostInput::new(transform, PREFETCH))
     });
     let k = p.num_classes;
     let weights = class_weights(&data, &train_rows, &p);
