@@ -341,3 +341,88 @@ fn accepted_by_tools(dir: &Path, summary: &Summary, genome_bp: usize) {
     let n = summary.het + summary.hom_alt;
     assert!(msg.contains(&format!("\t{n}/0/0/0")), "{msg}");
 }
+
+/// Issue 3's recall check on the study's default data (200 kb at 30x): tensorize gives at least 95% of the
+/// truth variants an example with the truth's alleles and genotype class, and prints the class counts.
+#[test]
+fn tensorize_labels_nearly_every_simulated_truth_variant() {
+    use crate::examples::ExamplesFile;
+    use crate::labeler::Truth;
+    use crate::tensorize::{tensorize, Inputs, Params};
+
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = context(dir.path(), serde_json::json!({}), 42);
+    let p = SimulateParams::default();
+    assert_eq!((p.genome_bp, p.coverage), (200_000, 30.0));
+    simulate(&p, &ctx).unwrap();
+    let inputs = Inputs {
+        reads: dir.path().join("reads.bam"),
+        reference: dir.path().join("ref.fa"),
+        truth: Some(dir.path().join("truth.vcf.gz")),
+        confident: Some(dir.path().join("confident.bed")),
+    };
+    let out = dir.path().join("examples.parquet");
+    let summary = tensorize(
+        &inputs,
+        &Params::default(),
+        2,
+        &out,
+        &ProgressSink::discard(),
+    )
+    .unwrap();
+    let examples = ExamplesFile::open(&out).unwrap().read_all().unwrap();
+    assert_eq!(examples.len(), summary.examples);
+
+    let mut truth = Truth::open(inputs.truth.as_ref().unwrap()).unwrap();
+    let mut variants = Vec::new();
+    for contig in truth.contigs() {
+        for v in truth.query(&contig, 0, p.genome_bp as i64).unwrap() {
+            variants.push((contig.clone(), v));
+        }
+    }
+    let mut found = 0;
+    for (contig, v) in &variants {
+        let want = if v.genotype.iter().all(|a| *a == Some(1)) {
+            2
+        } else {
+            1
+        };
+        let example = examples.iter().find(|e| {
+            e.chrom == *contig
+                && e.pos == v.start
+                && e.ref_allele == v.ref_bases
+                && e.alt.split(',').any(|a| v.alts.iter().any(|t| t == a))
+        });
+        match example {
+            Some(e) if e.label == Some(want) => found += 1,
+            Some(e) => println!(
+                "{contig}:{} {v:?}: example {} label {:?}",
+                v.start + 1,
+                e.id,
+                e.label
+            ),
+            None => println!("{contig}:{} {v:?}: no example", v.start + 1),
+        }
+    }
+    let mut classes = [0usize; 4];
+    for e in &examples {
+        classes[e.label.map_or(3, |l| l as usize)] += 1;
+    }
+    println!(
+        "{} truth variants, {found} with an example of the truth label; {} candidates, {} examples: \
+         {} hom-ref, {} het, {} hom-alt, {} unlabeled",
+        variants.len(),
+        summary.candidates,
+        examples.len(),
+        classes[0],
+        classes[1],
+        classes[2],
+        classes[3]
+    );
+    assert!(variants.len() > 150, "{} truth variants", variants.len());
+    assert!(
+        found as f64 >= 0.95 * variants.len() as f64,
+        "{found} of {} truth variants found with their label",
+        variants.len()
+    );
+}
