@@ -9,8 +9,9 @@
 `check FILE OUT` reads a TFRecord file (plain or gzip) written by someone else, verifies every
 checksum and compares images, shapes and labels with OUT/images.bin and OUT/meta.json.
 
-Everything (CRC-32C, protobuf wire format) is implemented here from the specs, so the test does not
-share code with pipe. Needs numpy and Pillow only.
+Records are framed and checksummed by the `tfrecord` package and encoded by Google's protobuf runtime
+(tf.Example from `tfrecord`, Nucleus' Variant and DeepVariant's AltAlleleIndices declared below from
+their .proto field numbers), so the test shares no code with pipe. Needs numpy, Pillow and tfrecord.
 """
 
 import argparse
@@ -21,127 +22,57 @@ import struct
 import sys
 
 import numpy as np
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from PIL import Image
+from tfrecord import example_pb2
+from tfrecord.writer import TFRecordWriter
 
 H, W, C = 100, 221, 7
 
 
-def _crc32c_table():
-    table = []
-    for n in range(256):
-        c = n
-        for _ in range(8):
-            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
-        table.append(c)
-    return table
+def nucleus_messages():
+    """Message classes for the fields make_examples fills: nucleus.genomics.v1.Variant (variants.proto)
+    and learning.genomics.deepvariant.CallVariantsOutput.AltAlleleIndices (deepvariant.proto)."""
+    F = descriptor_pb2.FieldDescriptorProto
+    proto = descriptor_pb2.FileDescriptorProto(name="pipe_test_nucleus.proto", package="pipe_test",
+                                               syntax="proto3")
+    call = proto.message_type.add(name="VariantCall")
+    call.field.add(name="call_set_name", number=9, type=F.TYPE_STRING, label=F.LABEL_OPTIONAL)
+    variant = proto.message_type.add(name="Variant")
+    for name, number, kind, label in [
+        ("reference_name", 14, F.TYPE_STRING, F.LABEL_OPTIONAL),
+        ("start", 16, F.TYPE_INT64, F.LABEL_OPTIONAL),
+        ("end", 13, F.TYPE_INT64, F.LABEL_OPTIONAL),
+        ("reference_bases", 6, F.TYPE_STRING, F.LABEL_OPTIONAL),
+        ("alternate_bases", 7, F.TYPE_STRING, F.LABEL_REPEATED),
+    ]:
+        variant.field.add(name=name, number=number, type=kind, label=label)
+    variant.field.add(name="calls", number=11, type=F.TYPE_MESSAGE, label=F.LABEL_REPEATED,
+                      type_name=".pipe_test.VariantCall")
+    indices = proto.message_type.add(name="AltAlleleIndices")
+    indices.field.add(name="indices", number=1, type=F.TYPE_INT32, label=F.LABEL_REPEATED)
+    pool = descriptor_pool.DescriptorPool()
+    pool.AddSerializedFile(proto.SerializeToString())
+    return (message_factory.GetMessageClass(pool.FindMessageTypeByName("pipe_test.Variant")),
+            message_factory.GetMessageClass(pool.FindMessageTypeByName("pipe_test.AltAlleleIndices")))
 
 
-CRC_TABLE = _crc32c_table()
+Variant, AltAlleleIndices = nucleus_messages()
 
 
-def crc32c(data):
-    c = 0xFFFFFFFF
-    for b in data:
-        c = CRC_TABLE[(c ^ b) & 0xFF] ^ (c >> 8)
-    return c ^ 0xFFFFFFFF
-
-
-def masked_crc(data):
-    c = crc32c(data)
-    return (((c >> 15) | (c << 17)) + 0xA282EAD8) & 0xFFFFFFFF
-
-
-def frame(record):
-    length = struct.pack("<Q", len(record))
-    return (length + struct.pack("<I", masked_crc(length)) + record
-            + struct.pack("<I", masked_crc(record)))
-
-
-# --- protobuf wire format -------------------------------------------------------------------------
-
-def varint(v):
-    v &= (1 << 64) - 1
-    out = bytearray()
-    while True:
-        b = v & 0x7F
-        v >>= 7
-        if v:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def field_len(num, payload):
-    return varint(num << 3 | 2) + varint(len(payload)) + payload
-
-
-def field_varint(num, v):
-    return varint(num << 3 | 0) + varint(v)
-
-
-def bytes_feature(value):
-    return field_len(1, field_len(1, value))  # Feature.bytes_list -> BytesList.value
-
-
-def int64_feature(values):
-    packed = b"".join(varint(v) for v in values)
-    return field_len(3, field_len(1, packed))  # Feature.int64_list -> Int64List.value (packed)
-
-
-def tf_example(features):
-    entries = b"".join(field_len(1, field_len(1, k.encode()) + field_len(2, v))
-                       for k, v in features.items())
-    return field_len(1, entries)  # Example.features -> Features.feature map entries
-
-
-def variant(chrom, start, ref, alts, sample):
-    out = field_len(14, chrom.encode()) + field_varint(16, start)
-    out += field_varint(13, start + len(ref)) + field_len(6, ref.encode())
-    for a in alts:
-        out += field_len(7, a.encode())
-    out += field_len(11, field_len(9, sample.encode()))  # calls[0].call_set_name
-    return out
-
-
-def parse(buf):
-    """Protobuf message -> {field number: [values]} (varints as ints, length-delimited as bytes)."""
-    fields, i = {}, 0
-    while i < len(buf):
-        key, i = read_varint(buf, i)
-        num, wire = key >> 3, key & 7
-        if wire == 0:
-            v, i = read_varint(buf, i)
-        elif wire == 2:
-            n, i = read_varint(buf, i)
-            v, i = buf[i:i + n], i + n
-        elif wire == 1:
-            v, i = buf[i:i + 8], i + 8
-        elif wire == 5:
-            v, i = buf[i:i + 4], i + 4
-        else:
-            raise ValueError(f"wire type {wire}")
-        fields.setdefault(num, []).append(v)
-    return fields
-
-
-def read_varint(buf, i):
-    shift = v = 0
-    while True:
-        b = buf[i]
-        i += 1
-        v |= (b & 0x7F) << shift
-        shift += 7
-        if not b & 0x80:
-            return v, i
-
-
-def packed_varints(buf):
-    out, i = [], 0
-    while i < len(buf):
-        v, i = read_varint(buf, i)
-        out.append(v - (1 << 64) if v >> 63 else v)
-    return out
+def checked_records(data):
+    """(index, record bytes) of each TFRecord frame in `data`, every checksum verified."""
+    i, k = 0, 0
+    while i < len(data):
+        length_bytes = data[i:i + 8]
+        (length,) = struct.unpack("<Q", length_bytes)
+        assert data[i + 8:i + 12] == TFRecordWriter.masked_crc(length_bytes), f"record {k}: length crc"
+        record = data[i + 12:i + 12 + length]
+        assert data[i + 12 + length:i + 16 + length] == TFRecordWriter.masked_crc(record), \
+            f"record {k}: data crc"
+        yield k, record
+        i += 16 + length
+        k += 1
 
 
 # --- commands -------------------------------------------------------------------------------------
@@ -164,19 +95,23 @@ def write(out, n, seed):
     records, meta, rows = [], [], []
     for i, e in enumerate(examples):
         alt = ",".join(e["alts"][k] for k in e["indices"])
+        variant = Variant(reference_name="chr20", start=e["pos"], end=e["pos"] + len(e["ref"]),
+                          reference_bases=e["ref"], alternate_bases=e["alts"])
+        variant.calls.add(call_set_name="NA12878")
         features = {
-            "image/encoded": bytes_feature(e["image"].tobytes()),
-            "image/shape": int64_feature([H, W, C]),
-            "variant/encoded": bytes_feature(variant("chr20", e["pos"], e["ref"], e["alts"], "NA12878")),
-            "alt_allele_indices/encoded": bytes_feature(field_len(1, b"".join(varint(k) for k in e["indices"]))),
-            "locus": bytes_feature(f"chr20:{e['pos'] + 1}-{e['pos'] + 1}".encode()),
-            "variant_type": int64_feature([1 if len(alt) == 1 else 2]),
+            "image/encoded": (e["image"].tobytes(), "byte"),
+            "image/shape": ([H, W, C], "int"),
+            "variant/encoded": (variant.SerializeToString(), "byte"),
+            "alt_allele_indices/encoded":
+                (AltAlleleIndices(indices=e["indices"]).SerializeToString(), "byte"),
+            "locus": (f"chr20:{e['pos'] + 1}-{e['pos'] + 1}".encode(), "byte"),
+            "variant_type": (1 if len(alt) == 1 else 2, "int"),
         }
         if i % 2 == 0:
-            features["image/format"] = bytes_feature(b"raw")  # older Python writers add it
+            features["image/format"] = (b"raw", "byte")  # older Python writers add it
         if e["label"] is not None:
-            features["label"] = int64_feature([e["label"]])
-        records.append(frame(tf_example(features)))
+            features["label"] = (e["label"], "int")
+        records.append(features)
         paths = []
         for c in range(C):
             rel = f"data/pngs/ex{i}_ch{c + 1}.png"
@@ -185,10 +120,14 @@ def write(out, n, seed):
         rows.append(paths + ["" if e["label"] is None else str(e["label"])])
         meta.append(dict(id=f"chr20:{e['pos'] + 1}:{e['ref']}>{alt}", chrom="chr20", pos=e["pos"],
                          ref=e["ref"], alt=alt, label=e["label"], png_id=paths[0]))
-    with open(os.path.join(out, "plain.tfrecord"), "wb") as f:
-        f.write(b"".join(records))
-    with gzip.open(os.path.join(out, "gzip.tfrecord.gz"), "wb") as f:
-        f.write(b"".join(records))
+    plain = os.path.join(out, "plain.tfrecord")
+    writer = TFRecordWriter(plain)
+    for features in records:
+        writer.write(features)
+    writer.close()
+    # TensorFlow's GZIP TFRecord files are the plain record stream in one gzip stream.
+    with open(plain, "rb") as f, gzip.open(os.path.join(out, "gzip.tfrecord.gz"), "wb") as z:
+        z.write(f.read())
     with open(os.path.join(out, "data", "table.csv"), "w") as f:
         f.write(",".join([f"img_ch{c}" for c in range(1, C + 1)] + ["class"]) + "\n")
         for r in rows:
@@ -207,30 +146,20 @@ def check(path, out):
         data = gzip.decompress(data)
     meta = json.load(open(os.path.join(out, "meta.json")))
     images = open(os.path.join(out, "images.bin"), "rb").read()
-    i, k = 0, 0
-    while i < len(data):
-        (length,) = struct.unpack_from("<Q", data, i)
-        (lcrc,) = struct.unpack_from("<I", data, i + 8)
-        assert lcrc == masked_crc(data[i:i + 8]), f"record {k}: length crc"
-        record = data[i + 12:i + 12 + length]
-        (dcrc,) = struct.unpack_from("<I", data, i + 12 + length)
-        assert dcrc == masked_crc(record), f"record {k}: data crc"
-        i += 16 + length
-        feats = {}
-        for entry in parse(parse(record)[1][0]).get(1, []):
-            e = parse(entry)
-            feats[e[1][0].decode()] = parse(e[2][0])
-        image = parse(feats["image/encoded"][1][0])[1][0]
-        shape = packed_varints(parse(feats["image/shape"][3][0])[1][0])
-        label = packed_varints(parse(feats["label"][3][0])[1][0])[0] if "label" in feats else None
-        v = parse(parse(feats["variant/encoded"][1][0])[1][0])
+    k = -1
+    for k, record in checked_records(data):
+        feature = example_pb2.Example.FromString(record).features.feature
+        image = feature["image/encoded"].bytes_list.value[0]
+        shape = list(feature["image/shape"].int64_list.value)
+        label = feature["label"].int64_list.value[0] if "label" in feature else None
+        variant = Variant.FromString(feature["variant/encoded"].bytes_list.value[0])
         assert shape == [H, W, C], f"record {k}: shape {shape}"
         assert image == images[k * H * W * C:(k + 1) * H * W * C], f"record {k}: image differs"
         assert label == meta[k]["label"], f"record {k}: label {label} != {meta[k]['label']}"
-        assert v[14][0].decode() == meta[k]["chrom"] and v[16][0] == meta[k]["pos"], f"record {k}: variant"
-        k += 1
-    assert k == len(meta), f"{k} records, expected {len(meta)}"
-    print(f"ok: {k} records")
+        assert (variant.reference_name, variant.start) == (meta[k]["chrom"], meta[k]["pos"]), \
+            f"record {k}: variant {variant.reference_name}:{variant.start}"
+    assert k + 1 == len(meta), f"{k + 1} records, expected {len(meta)}"
+    print(f"ok: {k + 1} records")
 
 
 def main():

@@ -1,5 +1,6 @@
 //! Tests of the two source kinds against files written independently by
-//! `stages/tests/write_tfrecords.py` (TFRecords with its own CRC-32C and protobuf code, PNGs by Pillow).
+//! `stages/tests/write_tfrecords.py` (TFRecords by the `tfrecord` package and Google's protobuf
+//! runtime, PNGs by Pillow).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -24,20 +25,23 @@ fn python() -> Option<String> {
     match std::env::var("PIPE_PYTHON") {
         Ok(p) if !p.is_empty() => Some(p),
         _ => {
-            eprintln!("skipping: PIPE_PYTHON is not set (needs a Python with numpy and Pillow)");
+            eprintln!(
+                "skipping: PIPE_PYTHON is not set (needs a Python with numpy, Pillow and tfrecord)"
+            );
             None
         }
     }
 }
 
-/// Runs the independent writer into `dir`; `None` (with a message) when numpy or Pillow is missing.
+/// Runs the independent writer into `dir`; `None` (with a message) when numpy, Pillow or tfrecord is
+/// missing.
 fn write_fixtures(python: &str, dir: &Path) -> Option<()> {
     let probe = Command::new(python)
-        .args(["-c", "import numpy, PIL"])
+        .args(["-c", "import numpy, PIL, tfrecord"])
         .output()
         .expect("PIPE_PYTHON cannot be started");
     if !probe.status.success() {
-        eprintln!("skipping: {python} lacks numpy or Pillow");
+        eprintln!("skipping: {python} lacks numpy, Pillow or tfrecord (pip install -r scripts/requirements.txt)");
         return None;
     }
     let out = Command::new(python)
