@@ -4,7 +4,8 @@
 //! A checkpoint is a directory `epoch-NNNN/` with `model.safetensors` (every variable, buffers included),
 //! `optimizer.safetensors` (optimizer state), `epochs.parquet` (the rows so far),
 //! `best_predictions.parquet`, `last_predictions.parquet` and `state.json`. It is written under a temporary name and renamed, then
-//! `LATEST` (the directory's name) is replaced atomically; older checkpoints are removed afterwards.
+//! `LATEST` (the directory's name) is replaced atomically; older checkpoints are removed afterwards. A
+//! checkpoint that cannot be written completely is removed, and the previous one stays the latest.
 //! The learning rate is a function of the epoch and the shuffling and torch seeds are derived from
 //! (seed, fold, epoch), so no scheduler or RNG state needs saving.
 
@@ -59,20 +60,27 @@ pub fn save(
 ) -> Result<()> {
     let name = format!("epoch-{:04}", progress.epochs_done);
     let tmp = state_dir.join(format!("{name}.tmp"));
-    let _ = fs::remove_dir_all(&tmp);
-    fs::create_dir_all(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-    vs.save(tmp.join("model.safetensors"))
-        .context("cannot save the model checkpoint")?;
-    let state = opt.state();
-    Tensor::write_safetensors(&state, tmp.join("optimizer.safetensors"))
-        .context("cannot save the optimizer checkpoint")?;
-    tables::write_epochs(&tmp.join("epochs.parquet"), rows)?;
-    tables::write_predictions(&tmp.join("best_predictions.parquet"), best_predictions)?;
-    tables::write_predictions(&tmp.join("last_predictions.parquet"), last_predictions)?;
-    fs::write(tmp.join("state.json"), serde_json::to_vec_pretty(progress)?)?;
     let dir = state_dir.join(&name);
-    let _ = fs::remove_dir_all(&dir);
-    fs::rename(&tmp, &dir).with_context(|| format!("cannot rename to {}", dir.display()))?;
+    let written = (|| -> Result<()> {
+        let _ = fs::remove_dir_all(&tmp);
+        fs::create_dir_all(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+        vs.save(tmp.join("model.safetensors"))
+            .context("cannot save the model checkpoint")?;
+        let state = opt.state();
+        Tensor::write_safetensors(&state, tmp.join("optimizer.safetensors"))
+            .context("cannot save the optimizer checkpoint")?;
+        tables::write_epochs(&tmp.join("epochs.parquet"), rows)?;
+        tables::write_predictions(&tmp.join("best_predictions.parquet"), best_predictions)?;
+        tables::write_predictions(&tmp.join("last_predictions.parquet"), last_predictions)?;
+        fs::write(tmp.join("state.json"), serde_json::to_vec_pretty(progress)?)?;
+        let _ = fs::remove_dir_all(&dir);
+        fs::rename(&tmp, &dir).with_context(|| format!("cannot rename to {}", dir.display()))
+    })();
+    if written.is_err() {
+        // A partial checkpoint is of no use and, on a full disk, holds the space a retry needs.
+        let _ = fs::remove_dir_all(&tmp);
+    }
+    written?;
     let latest_tmp = state_dir.join(format!("{LATEST}.tmp"));
     fs::write(&latest_tmp, &name)?;
     fs::rename(&latest_tmp, state_dir.join(LATEST))?;
@@ -117,4 +125,45 @@ pub fn load(dir: &Path, vs: &mut nn::VarStore, opt: &mut Optimizer) -> Result<Re
             .with_context(ctx)?,
         progress,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pipe_stages::train::params::OptimizerKind;
+    use tch::Device;
+
+    fn progress(epochs_done: usize) -> Progress {
+        Progress {
+            epochs_done,
+            optimizer_steps: 3 * epochs_done as i64,
+            best: None,
+            since_best: 0,
+            stopped_early: false,
+        }
+    }
+
+    fn model() -> (nn::VarStore, Optimizer) {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let _ = nn::linear(vs.root() / "fc", 4, 3, Default::default());
+        let opt = Optimizer::new(&vs, OptimizerKind::Adam, 0.0, 0.0);
+        (vs, opt)
+    }
+
+    #[test]
+    fn a_checkpoint_that_cannot_be_written_leaves_the_previous_one_and_no_partial_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let (vs, opt) = model();
+        save(dir.path(), &vs, &opt, &progress(1), &[], &[], &[]).unwrap();
+        // A file where the second checkpoint's directory goes makes its final rename fail.
+        fs::write(dir.path().join("epoch-0002"), b"in the way").unwrap();
+        let err = save(dir.path(), &vs, &opt, &progress(2), &[], &[], &[]).unwrap_err();
+        assert!(format!("{err:#}").contains("epoch-0002"), "{err:#}");
+        assert!(!dir.path().join("epoch-0002.tmp").exists());
+        let latest = latest(dir.path()).unwrap();
+        assert_eq!(latest, dir.path().join("epoch-0001"));
+        let (mut vs2, mut opt2) = model();
+        let restored = load(&latest, &mut vs2, &mut opt2).unwrap();
+        assert_eq!(restored.progress, progress(1));
+    }
 }
