@@ -816,24 +816,24 @@ mod tests {
         }
     }
 
+    /// Tensorizes `inputs` with the default parameters on two threads into `out` and reads the
+    /// examples back.
+    fn tensorize_and_read(inputs: &Inputs, out: &Path) -> (Summary, Vec<Example>) {
+        let summary =
+            tensorize(inputs, &Params::default(), 2, out, &ProgressSink::discard()).unwrap();
+        let examples = ExamplesFile::open(out).unwrap().read_all().unwrap();
+        assert_eq!(examples.len(), summary.examples);
+        (summary, examples)
+    }
+
     #[test]
     fn real_reads_give_every_confident_truth_variant_its_label() {
         let Some(dir) = shared_data() else { return };
         let out = tempfile::tempdir().unwrap();
         let path = out.path().join("examples.parquet");
         let inputs = real_inputs(&dir, "NA12878_small.bam");
-        let summary = tensorize(
-            &inputs,
-            &Params::default(),
-            2,
-            &path,
-            &ProgressSink::discard(),
-        )
-        .unwrap();
-        let file = ExamplesFile::open(&path).unwrap();
-        assert_eq!(file.shape.channels.len(), 7);
-        let examples = file.read_all().unwrap();
-        assert_eq!(examples.len(), summary.examples);
+        let (summary, examples) = tensorize_and_read(&inputs, &path);
+        assert_eq!(ExamplesFile::open(&path).unwrap().shape.channels.len(), 7);
         let expected = [
             ("chr20:10001019:T>G", 1),
             ("chr20:10001298:T>A", 2),
@@ -871,6 +871,81 @@ mod tests {
         )
         .unwrap();
         assert!(std::fs::read(&path).unwrap() == std::fs::read(&again).unwrap());
+    }
+
+    /// Issue 3's recall check on the study's default simulated data (200 kb at 30x): at least 95% of
+    /// the truth variants get an example with the truth's alleles and genotype class; prints the class
+    /// counts.
+    #[test]
+    fn tensorize_labels_nearly_every_simulated_truth_variant() {
+        use crate::labeler::Truth;
+        use crate::simulate::{simulate, tests::context, SimulateParams};
+
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = context(dir.path(), serde_json::json!({}), 42);
+        let p = SimulateParams::default();
+        assert_eq!((p.genome_bp, p.coverage), (200_000, 30.0));
+        simulate(&p, &ctx).unwrap();
+        let inputs = Inputs {
+            reads: dir.path().join("reads.bam"),
+            reference: dir.path().join("ref.fa"),
+            truth: Some(dir.path().join("truth.vcf.gz")),
+            confident: Some(dir.path().join("confident.bed")),
+        };
+        let (summary, examples) = tensorize_and_read(&inputs, &dir.path().join("examples.parquet"));
+
+        let mut truth = Truth::open(inputs.truth.as_ref().unwrap()).unwrap();
+        let mut variants = Vec::new();
+        for contig in truth.contigs() {
+            for v in truth.query(&contig, 0, p.genome_bp as i64).unwrap() {
+                variants.push((contig.clone(), v));
+            }
+        }
+        let mut found = 0;
+        for (contig, v) in &variants {
+            let want = if v.genotype.iter().all(|a| *a == Some(1)) {
+                2
+            } else {
+                1
+            };
+            let example = examples.iter().find(|e| {
+                e.chrom == *contig
+                    && e.pos == v.start
+                    && e.ref_allele == v.ref_bases
+                    && e.alt.split(',').any(|a| v.alts.iter().any(|t| t == a))
+            });
+            match example {
+                Some(e) if e.label == Some(want) => found += 1,
+                Some(e) => println!(
+                    "{contig}:{} {v:?}: example {} label {:?}",
+                    v.start + 1,
+                    e.id,
+                    e.label
+                ),
+                None => println!("{contig}:{} {v:?}: no example", v.start + 1),
+            }
+        }
+        let mut classes = [0usize; 4];
+        for e in &examples {
+            classes[e.label.map_or(3, |l| l as usize)] += 1;
+        }
+        println!(
+            "{} truth variants, {found} with an example of the truth label; {} candidates, {} examples: \
+             {} hom-ref, {} het, {} hom-alt, {} unlabeled",
+            variants.len(),
+            summary.candidates,
+            examples.len(),
+            classes[0],
+            classes[1],
+            classes[2],
+            classes[3]
+        );
+        assert!(variants.len() > 150, "{} truth variants", variants.len());
+        assert!(
+            found as f64 >= 0.95 * variants.len() as f64,
+            "{found} of {} truth variants found with their label",
+            variants.len()
+        );
     }
 
     /// A one-read BAM on `chr1` (indexed when `index_bam`), a FASTA with `fasta_contig`, and with

@@ -92,7 +92,9 @@ def make_examples(n, seed):
 def write(out, n, seed):
     os.makedirs(os.path.join(out, "data", "pngs"), exist_ok=True)
     examples = make_examples(n, seed)
-    records, meta, rows = [], [], []
+    meta, rows = [], []
+    plain = os.path.join(out, "plain.tfrecord")
+    writer = TFRecordWriter(plain)
     for i, e in enumerate(examples):
         alt = ",".join(e["alts"][k] for k in e["indices"])
         variant = Variant(reference_name="chr20", start=e["pos"], end=e["pos"] + len(e["ref"]),
@@ -111,7 +113,7 @@ def write(out, n, seed):
             features["image/format"] = (b"raw", "byte")  # older Python writers add it
         if e["label"] is not None:
             features["label"] = (e["label"], "int")
-        records.append(features)
+        writer.write(features)
         paths = []
         for c in range(C):
             rel = f"data/pngs/ex{i}_ch{c + 1}.png"
@@ -120,10 +122,6 @@ def write(out, n, seed):
         rows.append(paths + ["" if e["label"] is None else str(e["label"])])
         meta.append(dict(id=f"chr20:{e['pos'] + 1}:{e['ref']}>{alt}", chrom="chr20", pos=e["pos"],
                          ref=e["ref"], alt=alt, label=e["label"], png_id=paths[0]))
-    plain = os.path.join(out, "plain.tfrecord")
-    writer = TFRecordWriter(plain)
-    for features in records:
-        writer.write(features)
     writer.close()
     # TensorFlow's GZIP TFRecord files are the plain record stream in one gzip stream.
     with open(plain, "rb") as f, gzip.open(os.path.join(out, "gzip.tfrecord.gz"), "wb") as z:
@@ -146,7 +144,7 @@ def check(path, out):
         data = gzip.decompress(data)
     meta = json.load(open(os.path.join(out, "meta.json")))
     images = open(os.path.join(out, "images.bin"), "rb").read()
-    k = -1
+    count = 0
     for k, record in checked_records(data):
         feature = example_pb2.Example.FromString(record).features.feature
         image = feature["image/encoded"].bytes_list.value[0]
@@ -158,8 +156,9 @@ def check(path, out):
         assert label == meta[k]["label"], f"record {k}: label {label} != {meta[k]['label']}"
         assert (variant.reference_name, variant.start) == (meta[k]["chrom"], meta[k]["pos"]), \
             f"record {k}: variant {variant.reference_name}:{variant.start}"
-    assert k + 1 == len(meta), f"{k + 1} records, expected {len(meta)}"
-    print(f"ok: {k + 1} records")
+        count += 1
+    assert count == len(meta), f"{count} records, expected {len(meta)}"
+    print(f"ok: {count} records")
 
 
 def main():

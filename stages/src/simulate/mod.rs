@@ -349,4 +349,4 @@ impl StageKind for Simulate {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -61,26 +61,24 @@ pub fn save(
     let name = format!("epoch-{:04}", progress.epochs_done);
     let tmp = state_dir.join(format!("{name}.tmp"));
     let dir = state_dir.join(&name);
-    let written = (|| -> Result<()> {
-        let _ = fs::remove_dir_all(&tmp);
-        fs::create_dir_all(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-        vs.save(tmp.join("model.safetensors"))
-            .context("cannot save the model checkpoint")?;
-        let state = opt.state();
-        Tensor::write_safetensors(&state, tmp.join("optimizer.safetensors"))
-            .context("cannot save the optimizer checkpoint")?;
-        tables::write_epochs(&tmp.join("epochs.parquet"), rows)?;
-        tables::write_predictions(&tmp.join("best_predictions.parquet"), best_predictions)?;
-        tables::write_predictions(&tmp.join("last_predictions.parquet"), last_predictions)?;
-        fs::write(tmp.join("state.json"), serde_json::to_vec_pretty(progress)?)?;
+    let written = write_files(
+        &tmp,
+        vs,
+        opt,
+        progress,
+        rows,
+        best_predictions,
+        last_predictions,
+    )
+    .and_then(|()| {
         let _ = fs::remove_dir_all(&dir);
         fs::rename(&tmp, &dir).with_context(|| format!("cannot rename to {}", dir.display()))
-    })();
-    if written.is_err() {
+    });
+    if let Err(e) = written {
         // A partial checkpoint is of no use and, on a full disk, holds the space a retry needs.
         let _ = fs::remove_dir_all(&tmp);
+        return Err(e);
     }
-    written?;
     let latest_tmp = state_dir.join(format!("{LATEST}.tmp"));
     fs::write(&latest_tmp, &name)?;
     fs::rename(&latest_tmp, state_dir.join(LATEST))?;
@@ -92,6 +90,29 @@ pub fn save(
             let _ = fs::remove_dir_all(&path);
         }
     }
+    Ok(())
+}
+
+/// Writes every file of a checkpoint into the new directory `tmp`.
+fn write_files(
+    tmp: &Path,
+    vs: &nn::VarStore,
+    opt: &Optimizer,
+    progress: &Progress,
+    rows: &[EpochRow],
+    best_predictions: &[PredictionRow],
+    last_predictions: &[PredictionRow],
+) -> Result<()> {
+    let _ = fs::remove_dir_all(tmp);
+    fs::create_dir_all(tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+    vs.save(tmp.join("model.safetensors"))
+        .context("cannot save the model checkpoint")?;
+    Tensor::write_safetensors(&opt.state(), tmp.join("optimizer.safetensors"))
+        .context("cannot save the optimizer checkpoint")?;
+    tables::write_epochs(&tmp.join("epochs.parquet"), rows)?;
+    tables::write_predictions(&tmp.join("best_predictions.parquet"), best_predictions)?;
+    tables::write_predictions(&tmp.join("last_predictions.parquet"), last_predictions)?;
+    fs::write(tmp.join("state.json"), serde_json::to_vec_pretty(progress)?)?;
     Ok(())
 }
 
