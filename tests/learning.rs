@@ -10,7 +10,7 @@ mod common;
 use std::path::PathBuf;
 
 use common::{study_pipeline, torch_worker_built, Project};
-use pipe_stages::tables::read_epochs;
+use pipe_stages::analysis::tables::read_epochs;
 
 /// Each family's smallest variant, as the issue names them.
 const SMALLEST: [&str; 5] = [

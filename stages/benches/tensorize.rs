@@ -8,9 +8,9 @@
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use pipe_stages::examples::ExamplesFile;
-use pipe_stages::tensorize::{tensorize, Inputs, Params};
-use pipe_stages::ProgressSink;
+use pipe_kind::ProgressSink;
+use pipe_stages::data::examples::ExamplesFile;
+use pipe_stages::data::tensorize::{tensorize, Inputs, Params};
 
 const REGION: &str = "chr20:10000000-10010000";
 

@@ -12,8 +12,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use pipe_stages::tensorize::{tensorize, Inputs, Params};
-use pipe_stages::ProgressSink;
+use pipe_kind::ProgressSink;
+use pipe_stages::data::tensorize::{tensorize, Inputs, Params};
 
 /// User plus system CPU seconds of this process, all threads (Linux, 100 clock ticks per second).
 fn cpu_seconds() -> f64 {

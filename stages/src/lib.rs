@@ -1,39 +1,38 @@
-//! Built-in stage kinds of `pipe`.
+//! The built-in stage kinds of `pipe`, grouped by what they do, and the [`registry`] that offers them.
 //!
-//! Every kind implements [`StageKind`]; the engine finds kinds through [`registry`]. A kind declares its
-//! input and output ports, checks its parameters at plan time and runs inside a worker process with a
-//! [`TaskContext`] that names its input files, its private output directory and its devices.
+//! - [`data`]: where examples come from: `simulate`, `fetch`, the external sources (`from_tfrecord`,
+//!   `from_pngs`), `tensorize` (candidates, pileups, labels), `split`, `summarize`, the examples table
+//!   and `pipe inspect`.
+//! - [`train`]: what training needs without libtorch: `train`'s declaration and parameters, metrics,
+//!   the model zoo's architectures, `model_specs` and `pipe models` (the loop itself is in pipe-torch).
+//! - [`analysis`]: results into conclusions: `import_results`, `aggregate`, `significance`, `report`,
+//!   and the result tables they share.
+//!
+//! Every kind implements [`pipe_kind::StageKind`].
 
-pub mod aggregate;
-pub mod candidates;
-pub mod catalog;
-pub mod examples;
-pub mod fetch;
-pub mod frame;
-pub mod import_results;
-pub mod inspect;
-pub mod kind;
-pub mod labeler;
-pub mod model_specs;
-pub mod pileup;
-pub mod registry;
-pub mod report;
-pub mod significance;
-pub mod simulate;
-pub mod sources;
-pub mod split;
-pub mod summarize;
-pub mod tables;
-pub mod tensorize;
-pub mod torch_hook;
+pub mod analysis;
+pub mod data;
 pub mod train;
 
-pub use kind::{parse_params, InputPort, OutputPort, ProgressSink, StageKind, TaskContext};
+use pipe_kind::Registry;
 
-/// Facts about the compute environment for manifests: libtorch and CUDA devices when this process
-/// runs libtorch tasks (`pipe-torch`), nothing otherwise.
-pub fn environment() -> std::collections::BTreeMap<String, String> {
-    torch_hook::installed()
-        .map(|h| (h.environment)().into_iter().collect())
-        .unwrap_or_default()
+/// Every built-in stage kind, in the order `pipe kinds` lists them, and the domain commands.
+pub fn registry() -> Registry {
+    Registry::new()
+        .with_kinds(&[
+            &data::simulate::Simulate,
+            &data::fetch::Fetch,
+            &data::split::Split,
+            &data::tensorize::Tensorize,
+            &data::summarize::Summarize,
+            &data::sources::FromTfrecord,
+            &data::sources::FromPngs,
+            &analysis::import_results::ImportResults,
+            &analysis::aggregate::Aggregate,
+            &analysis::significance::Significance,
+            &analysis::report::Report,
+            &train::Train,
+            &train::model_specs::ModelSpecs,
+        ])
+        .with_commands(&[&train::models::Models, &data::inspect::Inspect])
 }

@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{keep_for_look, run, try_run};
-use pipe_stages::tables::{write_epochs, write_predictions, EpochRow, PredictionRow};
+use pipe_stages::analysis::tables::{write_epochs, write_predictions, EpochRow, PredictionRow};
 use serde_json::json;
 
 const ARCHS: [&str; 3] = ["inception_v3", "regnety_002", "resnext50_32x4d"];

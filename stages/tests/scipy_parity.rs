@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use pipe_stages::significance::{friedman::friedman, ttest::paired_t, wilcoxon::wilcoxon};
+use pipe_stages::analysis::significance::{
+    friedman::friedman, ttest::paired_t, wilcoxon::wilcoxon,
+};
 use serde_json::Value;
 
 const TOLERANCE: f64 = 1e-10;

@@ -23,11 +23,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use pipe_stages::train::host_transform::HostTransform;
-use pipe_stages::train::loader::{channel_stats, epoch_order, Batches, Dataset, HostBatch};
 use pipe_stages::train::params::Pad;
 use pipe_torch::train::device::{Pixels, Transform};
 use pipe_torch::train::host_input::HostInput;
+use pipe_torch::train::host_transform::HostTransform;
+use pipe_torch::train::loader::{channel_stats, epoch_order, Batches, Dataset, HostBatch};
 use pipe_torch::train::trainer::PREFETCH;
 use tch::{Device, Kind};
 

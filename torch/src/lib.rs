@@ -10,9 +10,9 @@ pub mod models;
 pub mod specs;
 pub mod train;
 
-use pipe_stages::torch_hook::TorchHooks;
+use pipe_kind::torch_hook::TorchHooks;
 
-/// The entry points `pipe-torch` installs (see `pipe_stages::torch_hook`).
+/// The entry points `pipe-torch` installs (see `pipe_kind::torch_hook`).
 pub fn hooks() -> TorchHooks {
     TorchHooks {
         run: |kind, ctx| match kind {

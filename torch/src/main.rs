@@ -3,6 +3,6 @@
 
 fn main() {
     pipe_torch::malloc::keep_freed_memory();
-    pipe_stages::torch_hook::install(pipe_torch::hooks());
-    std::process::exit(pipe::cli::main());
+    pipe_kind::torch_hook::install(pipe_torch::hooks());
+    std::process::exit(pipe::cli::main(pipe_stages::registry()));
 }

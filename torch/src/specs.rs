@@ -1,12 +1,13 @@
-//! The computation of the `model_specs` stage (declared in `pipe_stages::model_specs`): each model is
+//! The computation of the `model_specs` stage (declared in `pipe_stages::train::model_specs`): each model is
 //! built at the examples' channel count and the training input size to count parameters and FLOPs.
 
 use std::fmt::Write as _;
 
 use anyhow::{Context, Result};
-use pipe_stages::examples::ExamplesFile;
-use pipe_stages::model_specs::Params;
-use pipe_stages::TaskContext;
+use pipe_kind::StageParams;
+use pipe_kind::TaskContext;
+use pipe_stages::data::examples::ExamplesFile;
+use pipe_stages::train::model_specs::Params;
 
 /// Writes `specs.csv`: arch, family, params, input, gflops.
 pub fn run(ctx: &TaskContext) -> Result<()> {

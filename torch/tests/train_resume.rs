@@ -8,9 +8,9 @@ use std::sync::Arc;
 use anyhow::Result;
 use arrow::array::{Int32Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
-use pipe_stages::examples::{Example, ExamplesWriter, ImageShape};
-use pipe_stages::tables::{read_epochs, read_predictions, EpochRow};
-use pipe_stages::{ProgressSink, TaskContext};
+use pipe_kind::{ProgressSink, TaskContext};
+use pipe_stages::analysis::tables::{read_epochs, read_predictions, EpochRow};
+use pipe_stages::data::examples::{Example, ExamplesWriter, ImageShape};
 use pipe_torch::train::trainer::{self, ModelBuilder};
 use tch::nn;
 

@@ -1,14 +1,12 @@
-//! The `train` stage kind: one architecture on one cross-validation fold.
-//!
-//! Here are the parts that need no libtorch: the stage's declaration and parameter checks, metrics,
-//! TensorBoard event files and the data loader. The training loop is in the `pipe-torch` crate, which
-//! runs the stage's tasks (see [`crate::torch_hook`]).
+//! Training without libtorch: the `train` stage's declaration and parameters, the metrics it
+//! computes, the model zoo's architectures, the `model_specs` stage and `pipe models`. The training
+//! loop runs in the `pipe-torch` crate (see [`pipe_kind::torch_hook`]).
 
-pub mod host_transform;
-pub mod loader;
+pub mod architectures;
 pub mod metrics;
+pub mod model_specs;
+pub mod models;
 pub mod params;
-pub mod tensorboard;
 
 mod stage;
 pub use stage::Train;

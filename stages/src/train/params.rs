@@ -3,6 +3,7 @@
 //! cross-entropy, normalization by dataset statistics).
 
 use anyhow::{bail, Result};
+use pipe_kind::StageParams;
 use serde::{Deserialize, Serialize};
 
 /// The optimizer.
@@ -229,9 +230,9 @@ pub const SELECTABLE: [&str; 8] = [
     "mcc",
 ];
 
-impl TrainParams {
+impl StageParams for TrainParams {
     /// Checks values serde cannot; errors name the field.
-    pub fn validate(&self) -> Result<()> {
+    fn validate(&self) -> Result<()> {
         if self.epochs == 0 {
             bail!("params.epochs: must be at least 1");
         }
@@ -277,9 +278,19 @@ impl TrainParams {
                 bail!("params.early_stopping.patience: must be at least 1");
             }
         }
+        let names = crate::train::architectures::names();
+        if !names.contains(&self.arch.as_str()) {
+            bail!(
+                "params.arch: unknown architecture '{}'; known: {}",
+                self.arch,
+                names.join(", ")
+            );
+        }
         Ok(())
     }
+}
 
+impl TrainParams {
     /// Padding for images of `height` x `width`.
     pub fn padding(&self, height: usize, width: usize) -> Result<Sides> {
         if let Some(pad) = self.pad {
@@ -334,7 +345,7 @@ impl TrainParams {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse_params;
+    use pipe_kind::parse_params;
 
     fn params(extra: serde_json::Value) -> TrainParams {
         let mut v = serde_json::json!({"arch": "regnety_002", "fold": 0});

@@ -3,7 +3,7 @@
 use anyhow::Result;
 
 use super::params::TrainParams;
-use crate::kind::{parse_params, InputPort, OutputPort, StageKind, TaskContext};
+use pipe_kind::{InputPort, OutputPort, StageKind, TaskContext};
 
 /// Trains one architecture on one cross-validation fold.
 #[derive(Debug, Clone, Copy)]
@@ -48,6 +48,8 @@ static OUTPUTS: [OutputPort; 4] = [
 ];
 
 impl StageKind for Train {
+    type Params = TrainParams;
+
     fn name(&self) -> &'static str {
         "train"
     }
@@ -68,32 +70,19 @@ impl StageKind for Train {
         &OUTPUTS
     }
 
-    fn check(&self, params: &serde_json::Value) -> Result<()> {
-        let p: TrainParams = parse_params(params)?;
-        p.validate()?;
-        let names = crate::catalog::names();
-        if !names.contains(&p.arch.as_str()) {
-            anyhow::bail!(
-                "params.arch: unknown architecture '{}'; known: {}",
-                p.arch,
-                names.join(", ")
-            );
-        }
-        Ok(())
-    }
-
     fn needs_torch(&self) -> bool {
         true
     }
 
-    fn run(&self, ctx: &TaskContext) -> Result<()> {
-        crate::torch_hook::run(self.name(), ctx)
+    fn compute(&self, _params: TrainParams, ctx: &TaskContext) -> Result<()> {
+        pipe_kind::torch_hook::run(self.name(), ctx)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pipe_kind::Kind as _;
 
     #[test]
     fn check_names_the_known_architectures() {
@@ -108,6 +97,6 @@ mod tests {
         Train
             .check(&serde_json::json!({"arch": "regnety_002", "fold": 0, "pad": [1, 62, 2, 62]}))
             .unwrap();
-        assert!(crate::registry::find("train").is_some());
+        assert!(crate::registry().find("train").is_some());
     }
 }

@@ -3,8 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use pipe_stages::kind::{ProgressSink, TaskContext};
-use pipe_stages::registry;
+use pipe_kind::{ProgressSink, TaskContext};
 
 /// Runs built-in kind `name` with `inputs` (port -> paths) into `out/<name>/`; returns its outputs or
 /// the error as text.
@@ -14,7 +13,7 @@ pub fn try_run(
     inputs: &[(&str, Vec<PathBuf>)],
     out: &Path,
 ) -> Result<BTreeMap<String, PathBuf>, String> {
-    let kind = registry::find(name).expect("kind registered");
+    let kind = pipe_stages::registry().find(name).expect("kind registered");
     kind.check(&params).map_err(|e| format!("{e:#}"))?;
     let dir = out.join(name);
     std::fs::create_dir_all(&dir).unwrap();

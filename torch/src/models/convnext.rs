@@ -2,39 +2,11 @@
 //! `convnext_large`.
 
 use super::layers::{global_avg_pool, Conv, ConvSpec, LayerNorm, Linear};
+use pipe_stages::train::architectures::convnext::ConvNextConfig;
 use tch::nn::{self, Init, Module, ModuleT};
 use tch::Tensor;
 
 const EPS: f64 = 1e-6;
-
-/// One ConvNeXt variant.
-#[derive(Debug, Clone, Copy)]
-pub struct ConvNextConfig {
-    /// Blocks in each of the four stages.
-    pub depths: [usize; 4],
-    /// Channels of each stage.
-    pub dims: [i64; 4],
-    /// Whether the block MLP is made of 1x1 convolutions on NCHW (timm's `conv_mlp`) rather than linear
-    /// layers on channels-last tensors.
-    pub conv_mlp: bool,
-}
-
-/// The configuration of `arch`, if it is a ConvNeXt.
-pub fn config(arch: &str) -> Option<ConvNextConfig> {
-    let (depths, dims, conv_mlp) = match arch {
-        "convnext_atto" => ([2, 2, 6, 2], [40, 80, 160, 320], true),
-        "convnext_tiny" => ([3, 3, 9, 3], [96, 192, 384, 768], false),
-        "convnext_small" => ([3, 3, 27, 3], [96, 192, 384, 768], false),
-        "convnext_base" => ([3, 3, 27, 3], [128, 256, 512, 1024], false),
-        "convnext_large" => ([3, 3, 27, 3], [192, 384, 768, 1536], false),
-        _ => return None,
-    };
-    Some(ConvNextConfig {
-        depths,
-        dims,
-        conv_mlp,
-    })
-}
 
 /// The two layers of a block's MLP.
 #[derive(Debug)]

@@ -3,6 +3,7 @@
 use super::layers::{
     batch_norm, global_avg_pool, make_divisible, Act, Conv, ConvSpec, Linear, SqueezeExcite,
 };
+use pipe_stages::train::architectures::efficientnet::EfficientNetConfig;
 use tch::nn::{self, ModuleT};
 use tch::Tensor;
 
@@ -21,35 +22,9 @@ const B0_STAGES: [(i64, i64, i64, i64, usize); 7] = [
     (6, 3, 1, 320, 1),
 ];
 
-/// One EfficientNet variant: channel and depth multipliers of B0.
-#[derive(Debug, Clone, Copy)]
-pub struct EfficientNetConfig {
-    /// Channel multiplier.
-    pub width: f64,
-    /// Depth multiplier (repeats rounded up).
-    pub depth: f64,
-}
-
-/// The configuration of `arch`, if it is an EfficientNet.
-pub fn config(arch: &str) -> Option<EfficientNetConfig> {
-    let (width, depth) = match arch {
-        "efficientnet_b0" => (1.0, 1.0),
-        "efficientnet_b1" => (1.0, 1.1),
-        "efficientnet_b2" => (1.1, 1.2),
-        "efficientnet_b3" => (1.2, 1.4),
-        "efficientnet_b4" => (1.4, 1.8),
-        "efficientnet_b5" => (1.6, 2.2),
-        "efficientnet_b6" => (1.8, 2.6),
-        "efficientnet_b7" => (2.0, 3.1),
-        _ => return None,
-    };
-    Some(EfficientNetConfig { width, depth })
-}
-
-impl EfficientNetConfig {
-    fn channels(&self, c: i64) -> i64 {
-        make_divisible(c as f64 * self.width, 8, 0.9)
-    }
+/// `c` channels of B0 scaled by the variant's width multiplier, as timm rounds them.
+fn channels(cfg: &EfficientNetConfig, c: i64) -> i64 {
+    make_divisible(c as f64 * cfg.width, 8, 0.9)
 }
 
 /// A batch norm followed by an activation (timm's `BatchNormAct2d`).
@@ -157,7 +132,7 @@ pub struct EfficientNet {
 impl EfficientNet {
     /// Builds the model under `p`.
     pub fn new(p: &nn::Path, cfg: &EfficientNetConfig, in_channels: i64, num_classes: i64) -> Self {
-        let stem_size = cfg.channels(32);
+        let stem_size = channels(cfg, 32);
         let stem = (
             Conv::new(
                 &(p / "conv_stem"),
@@ -170,7 +145,7 @@ impl EfficientNet {
         let mut blocks = Vec::new();
         let mut c_in = stem_size;
         for (i, &(expansion, kernel, stride, c, repeats)) in B0_STAGES.iter().enumerate() {
-            let c_out = cfg.channels(c);
+            let c_out = channels(cfg, c);
             let repeats = (repeats as f64 * cfg.depth).ceil() as usize;
             for b in 0..repeats {
                 let s = if b == 0 { stride } else { 1 };
@@ -185,7 +160,7 @@ impl EfficientNet {
                 c_in = c_out;
             }
         }
-        let num_features = cfg.channels(1280);
+        let num_features = channels(cfg, 1280);
         let head = (
             Conv::new(&(p / "conv_head"), c_in, num_features, ConvSpec::new(1, 1)),
             BnAct::new(&(p / "bn2"), num_features, Act::Silu),

@@ -13,8 +13,9 @@ pub mod resnext;
 
 use anyhow::{bail, Result};
 
-use pipe_stages::catalog::family_of;
-pub use pipe_stages::catalog::{names, ModelSummary};
+use pipe_kind::torch_hook::ModelSummary;
+pub use pipe_stages::train::architectures::names;
+use pipe_stages::train::architectures::{self, Config};
 use tch::nn::{self, ModuleT};
 use tch::{Device, Kind, Tensor};
 
@@ -23,50 +24,26 @@ pub type Model = Box<dyn ModuleT + Send>;
 
 /// Builds `arch` under `path`; the error lists the known architectures when `arch` is unknown.
 pub fn build(path: &nn::Path, arch: &str, in_channels: i64, num_classes: i64) -> Result<Model> {
-    family_of(arch)?;
+    let architecture = architectures::find(arch)?;
     if in_channels < 1 || num_classes < 1 {
         bail!("model {arch}: in_channels ({in_channels}) and num_classes ({num_classes}) must be at least 1");
     }
-    if arch == "inception_v3" {
-        return Ok(Box::new(inception::InceptionV3::new(
+    Ok(match &architecture.config {
+        Config::Inception => Box::new(inception::InceptionV3::new(path, in_channels, num_classes)),
+        Config::RegNet(cfg) => Box::new(regnet::RegNet::new(path, cfg, in_channels, num_classes)),
+        Config::ResNext(cfg) => {
+            Box::new(resnext::ResNext::new(path, cfg, in_channels, num_classes))
+        }
+        Config::EfficientNet(cfg) => Box::new(efficientnet::EfficientNet::new(
             path,
+            cfg,
             in_channels,
             num_classes,
-        )));
-    }
-    if let Some(cfg) = regnet::config(arch) {
-        return Ok(Box::new(regnet::RegNet::new(
-            path,
-            &cfg,
-            in_channels,
-            num_classes,
-        )));
-    }
-    if let Some(cfg) = resnext::config(arch) {
-        return Ok(Box::new(resnext::ResNext::new(
-            path,
-            &cfg,
-            in_channels,
-            num_classes,
-        )));
-    }
-    if let Some(cfg) = efficientnet::config(arch) {
-        return Ok(Box::new(efficientnet::EfficientNet::new(
-            path,
-            &cfg,
-            in_channels,
-            num_classes,
-        )));
-    }
-    if let Some(cfg) = convnext::config(arch) {
-        return Ok(Box::new(convnext::ConvNext::new(
-            path,
-            &cfg,
-            in_channels,
-            num_classes,
-        )));
-    }
-    bail!("architecture {arch} is listed but has no builder")
+        )),
+        Config::ConvNext(cfg) => {
+            Box::new(convnext::ConvNext::new(path, cfg, in_channels, num_classes))
+        }
+    })
 }
 
 /// Parameter count and forward GFLOPs (2 per multiply-add, convolutions and linear layers, as
@@ -78,7 +55,7 @@ pub fn summarize(
     height: i64,
     width: i64,
 ) -> Result<ModelSummary> {
-    let (name, family) = family_of(arch)?;
+    let architecture = architectures::find(arch)?;
     let vs = nn::VarStore::new(Device::Cpu);
     let model = build(&vs.root(), arch, in_channels, num_classes)?;
     let params = vs
@@ -100,8 +77,8 @@ pub fn summarize(
         Err(_) => bail!("model {arch} cannot run on an input of {in_channels}x{height}x{width} (too small?)"),
     };
     Ok(ModelSummary {
-        arch: name,
-        family,
+        arch: architecture.name,
+        family: architecture.family,
         params,
         gflops: 2.0 * macs as f64 / 1e9,
     })
@@ -119,19 +96,10 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(err.contains("resnet9000"), "{err}");
-        for name in names() {
+        for name in architectures::names() {
             assert!(err.contains(name), "{name} missing from {err}");
         }
         assert!(summarize("nope", 7, 3, 224, 224).is_err());
-    }
-
-    #[test]
-    fn names_are_unique_and_grouped_by_family() {
-        let all = names();
-        let unique: std::collections::HashSet<_> = all.iter().collect();
-        assert_eq!(unique.len(), all.len());
-        assert_eq!(all.len(), 23);
-        assert_eq!(all[0], "inception_v3");
     }
 
     #[test]

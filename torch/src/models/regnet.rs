@@ -1,72 +1,13 @@
-//! RegNetY (timm's `regnet.py`): `regnety_002` .. `regnety_040`.
+//! RegNetY (timm's `regnet.py`): `regnety_002` .. `regnety_320`.
 
 use super::layers::{global_avg_pool, Act, ConvBn, ConvSpec, Linear, SqueezeExcite};
+use pipe_stages::train::architectures::regnet::RegNetConfig;
 use tch::nn::{self, ModuleT};
 use tch::Tensor;
 
 const EPS: f64 = 1e-5;
 const STEM_WIDTH: i64 = 32;
 const SE_RATIO: f64 = 0.25;
-
-/// One RegNetY variant: the linear width rule `w0 + wa * i`, quantised on powers of `wm`.
-#[derive(Debug, Clone, Copy)]
-pub struct RegNetConfig {
-    /// Initial width.
-    pub w0: f64,
-    /// Width slope.
-    pub wa: f64,
-    /// Width multiplier between stages.
-    pub wm: f64,
-    /// Channels per group of the 3x3 convolutions.
-    pub group_size: i64,
-    /// Total number of blocks.
-    pub depth: usize,
-}
-
-/// The configuration of `arch`, if it is a RegNetY.
-pub fn config(arch: &str) -> Option<RegNetConfig> {
-    let (w0, wa, wm, group_size, depth) = match arch {
-        "regnety_002" => (24.0, 36.44, 2.49, 8, 13),
-        "regnety_004" => (48.0, 27.89, 2.09, 8, 16),
-        "regnety_008" => (56.0, 38.84, 2.4, 16, 14),
-        "regnety_016" => (48.0, 20.71, 2.65, 24, 27),
-        "regnety_032" => (80.0, 42.63, 2.66, 24, 21),
-        "regnety_040" => (96.0, 31.41, 2.24, 64, 22),
-        _ => return None,
-    };
-    Some(RegNetConfig {
-        w0,
-        wa,
-        wm,
-        group_size,
-        depth,
-    })
-}
-
-impl RegNetConfig {
-    /// Width, depth and group size of each stage.
-    pub fn stages(&self) -> Vec<(i64, usize, i64)> {
-        let widths: Vec<i64> = (0..self.depth)
-            .map(|i| {
-                let cont = i as f64 * self.wa + self.w0;
-                let exp = ((cont / self.w0).ln() / self.wm.ln()).round_ties_even();
-                ((self.w0 * self.wm.powf(exp) / 8.0).round_ties_even() * 8.0) as i64
-            })
-            .collect();
-        let mut stages: Vec<(i64, usize, i64)> = Vec::new();
-        for w in widths {
-            match stages.last_mut() {
-                Some((last, n, _)) if *last == w => *n += 1,
-                _ => stages.push((w, 1, 0)),
-            }
-        }
-        for (w, _, g) in &mut stages {
-            *g = self.group_size.min(*w);
-            *w = (*w as f64 / *g as f64).round_ties_even() as i64 * *g;
-        }
-        stages
-    }
-}
 
 #[derive(Debug)]
 struct Bottleneck {

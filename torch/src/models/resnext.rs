@@ -2,36 +2,11 @@
 //! `resnext101_64x4d`.
 
 use super::layers::{batch_norm, global_avg_pool, Act, Conv, ConvBn, ConvSpec, Linear};
+use pipe_stages::train::architectures::resnext::ResNextConfig;
 use tch::nn::{self, ModuleT};
 use tch::Tensor;
 
 const EPS: f64 = 1e-5;
-
-/// One ResNeXt variant.
-#[derive(Debug, Clone, Copy)]
-pub struct ResNextConfig {
-    /// Bottleneck blocks in each of the four stages.
-    pub layers: [usize; 4],
-    /// Number of groups of the 3x3 convolutions.
-    pub cardinality: i64,
-    /// Width of each group in the first stage.
-    pub base_width: i64,
-}
-
-/// The configuration of `arch`, if it is a ResNeXt.
-pub fn config(arch: &str) -> Option<ResNextConfig> {
-    let (layers, cardinality, base_width) = match arch {
-        "resnext50_32x4d" => ([3, 4, 6, 3], 32, 4),
-        "resnext101_32x8d" => ([3, 4, 23, 3], 32, 8),
-        "resnext101_64x4d" => ([3, 4, 23, 3], 64, 4),
-        _ => return None,
-    };
-    Some(ResNextConfig {
-        layers,
-        cardinality,
-        base_width,
-    })
-}
 
 #[derive(Debug)]
 struct Bottleneck {

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use tch::{nn, Tensor};
 
 use super::optim::Optimizer;
-use pipe_stages::tables::{self, EpochRow, PredictionRow};
+use pipe_stages::analysis::tables::{self, EpochRow, PredictionRow};
 
 /// Training progress besides tensors.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

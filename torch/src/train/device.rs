@@ -6,8 +6,8 @@ use std::os::raw::c_void;
 use anyhow::{bail, Result};
 use tch::{nn, Device, Kind, Tensor};
 
-use pipe_stages::examples::ImageShape;
-use pipe_stages::train::loader::HostBatch;
+use crate::train::loader::HostBatch;
+use pipe_stages::data::examples::ImageShape;
 use pipe_stages::train::params::Sides;
 
 // libtorch C++ entry points (Itanium ABI, x86_64/aarch64 Linux) that tch 0.24 does not wrap. They are
@@ -195,7 +195,7 @@ impl Transform {
 mod tests {
     use super::*;
     use crate::train::host_input::HostInput;
-    use pipe_stages::train::host_transform::HostTransform;
+    use crate::train::host_transform::HostTransform;
 
     #[test]
     fn pads_the_named_sides_then_normalizes() {

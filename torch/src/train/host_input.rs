@@ -11,7 +11,7 @@ use std::sync::Mutex;
 
 use tch::{Device, Kind, Tensor};
 
-use pipe_stages::train::host_transform::{HostTransform, Written};
+use crate::train::host_transform::{HostTransform, Written};
 
 /// Makes CPU input tensors from u8 batches and reuses those given back.
 #[derive(Debug)]
@@ -109,7 +109,7 @@ impl HostInput {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pipe_stages::examples::ImageShape;
+    use pipe_stages::data::examples::ImageShape;
     use pipe_stages::train::params::Sides;
 
     fn shape() -> ImageShape {

@@ -1,8 +1,12 @@
-//! The libtorch part of the `train` stage: the training loop, the device transform, the CPU input tensors, the optimizers and
-//! checkpoints. Parameters, metrics, TensorBoard files and the data loader are in `pipe_stages::train`.
+//! The `train` stage's computation: the data loader, the host and device transforms, the training
+//! loop, the optimizers, checkpoints and TensorBoard files. Its declaration, parameters and metrics
+//! (what needs no libtorch) are in `pipe_stages::train`.
 
 pub mod checkpoint;
 pub mod device;
 pub mod host_input;
+pub mod host_transform;
+pub mod loader;
 pub mod optim;
+pub mod tensorboard;
 pub mod trainer;

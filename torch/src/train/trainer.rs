@@ -19,13 +19,14 @@ use super::checkpoint::{self, Progress};
 use super::device::{self, Pixels, Transform};
 use super::host_input::HostInput;
 use super::optim::Optimizer;
-use pipe_stages::kind::TaskContext;
-use pipe_stages::tables::{self, EpochRow, PredictionRow};
-use pipe_stages::train::host_transform::HostTransform;
-use pipe_stages::train::loader::{channel_stats, epoch_order, Batches, Dataset, HostBatch};
+use crate::train::host_transform::HostTransform;
+use crate::train::loader::{channel_stats, epoch_order, Batches, Dataset, HostBatch};
+use crate::train::tensorboard::EventWriter;
+use pipe_kind::StageParams;
+use pipe_kind::TaskContext;
+use pipe_stages::analysis::tables::{self, EpochRow, PredictionRow};
 use pipe_stages::train::metrics;
 use pipe_stages::train::params::{ClassWeights, Sides, TrainParams};
-use pipe_stages::train::tensorboard::EventWriter;
 
 /// Builds a model under a var-store path: `(path, arch, in_channels, num_classes)`.
 pub type ModelBuilder =

@@ -1,0 +1,867 @@
+//! Planning: variables, matrix expansion and references turn a pipeline into a task graph with keys.
+
+mod dag;
+mod reference;
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::rc::Rc;
+
+use indexmap::IndexMap;
+use petgraph::graph::{DiGraph, NodeIndex};
+use pipe_kind::Kind;
+use serde_json::{json, Value};
+
+use crate::error::PipeError;
+use crate::key::{self, DigestMemo, FORMAT_VERSION};
+use crate::spec::{nearest, to_json, Pipeline, Resources, StageSpec, Vars};
+pub use dag::{render as render_dag, DagFormat};
+pub use reference::{Reference, Selector};
+
+/// What a task runs.
+#[derive(Clone)]
+pub enum Action {
+    /// A built-in stage kind.
+    Kind(&'static dyn Kind),
+    /// An external command (argv with `${inputs.x}` / `${outputs.x}` left for the worker).
+    Cmd(Vec<String>),
+}
+
+impl std::fmt::Debug for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Action::Kind(k) => write!(f, "Kind({})", k.name()),
+            Action::Cmd(argv) => write!(f, "Cmd({argv:?})"),
+        }
+    }
+}
+
+/// Where one input path comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// Output `output` of task `task` (an index into [`Plan::tasks`]).
+    Task {
+        /// Upstream task index.
+        task: usize,
+        /// Upstream output name.
+        output: String,
+    },
+    /// A file or directory outside the cache.
+    File(PathBuf),
+}
+
+/// One stage instance.
+#[derive(Debug, Clone)]
+pub struct Task {
+    /// `stage` or `stage[axis=value,...]`.
+    pub id: String,
+    /// The stage it comes from.
+    pub stage: String,
+    /// The instance's matrix values, in axis order.
+    pub axes: Vec<(String, Value)>,
+    /// What it runs.
+    pub action: Action,
+    /// Resolved parameters (matrix values merged in).
+    pub params: Value,
+    /// Input name to its sources.
+    pub inputs: IndexMap<String, Vec<Source>>,
+    /// Output name to its path relative to the task's output directory.
+    pub outputs: IndexMap<String, String>,
+    /// What it needs to run.
+    pub resources: Resources,
+    /// Whether it cannot run without a GPU.
+    pub requires_gpu: bool,
+    /// Extra attempts after a failure.
+    pub retries: u32,
+    /// Content key.
+    pub key: String,
+    /// What the key was computed from (kept to explain why a task re-runs).
+    pub components: Value,
+}
+
+impl Task {
+    /// `kind` name, or `cmd`.
+    pub fn kind_name(&self) -> &str {
+        match &self.action {
+            Action::Kind(k) => k.name(),
+            Action::Cmd(_) => "cmd",
+        }
+    }
+}
+
+/// A planned pipeline: tasks in topological order, their graph, and their priorities.
+#[derive(Debug)]
+pub struct Plan {
+    /// The pipeline this came from.
+    pub pipeline: Pipeline,
+    /// Tasks, in an order where every task comes after its inputs.
+    pub tasks: Vec<Task>,
+    /// Edges upstream -> downstream, node weight = task index.
+    pub graph: DiGraph<usize, ()>,
+    /// Length of the longest path from each task to a sink (the scheduler runs longest first).
+    pub priority: Vec<usize>,
+}
+
+/// Command-line choices that change the plan.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// `--profile` name.
+    pub profile: Option<String>,
+    /// `--set name=value` overrides.
+    pub sets: Vec<(String, Value)>,
+}
+
+impl Plan {
+    /// Indices of the tasks that read an output of `task`.
+    pub fn dependents(&self, task: usize) -> Vec<usize> {
+        self.graph
+            .neighbors_directed(NodeIndex::new(task), petgraph::Direction::Outgoing)
+            .map(|n| self.graph[n])
+            .collect()
+    }
+
+    /// Indices of the tasks whose outputs `task` reads.
+    pub fn dependencies(&self, task: usize) -> Vec<usize> {
+        self.graph
+            .neighbors_directed(NodeIndex::new(task), petgraph::Direction::Incoming)
+            .map(|n| self.graph[n])
+            .collect()
+    }
+
+    /// The task with this id.
+    pub fn find(&self, id: &str) -> Option<usize> {
+        self.tasks.iter().position(|t| t.id == id)
+    }
+}
+
+/// A stage instance before its inputs are resolved.
+struct Instance {
+    stage: String,
+    axes: Vec<(String, Value)>,
+    vars: Vars,
+}
+
+/// What references resolve against: the instances by stage, the stages switched off, and an index
+/// from (stage, axis) to each axis value's instances, built on first use so a `stage[axis=v]`
+/// selector costs a hash look-up instead of a scan of the stage's instances.
+struct Lookup<'a> {
+    instances: &'a [Instance],
+    by_stage: HashMap<&'a str, Vec<usize>>,
+    disabled: Vec<&'a str>,
+    axis_index: RefCell<HashMap<(String, String), Rc<InstancesByValue>>>,
+}
+
+/// An axis's values and, for each, the instances that have it, in matrix order.
+type InstancesByValue = HashMap<String, Vec<usize>>;
+
+impl Lookup<'_> {
+    /// The instances of `stage` (which has `candidates`) whose `axis` has the value `value`.
+    fn with_axis(&self, stage: &str, candidates: &[usize], axis: &str, value: &str) -> Vec<usize> {
+        let index = self
+            .axis_index
+            .borrow_mut()
+            .entry((stage.to_string(), axis.to_string()))
+            .or_insert_with(|| {
+                let mut by_value = InstancesByValue::new();
+                for &i in candidates {
+                    if let Some((_, v)) = self.instances[i].axes.iter().find(|(a, _)| a == axis) {
+                        by_value.entry(axis_value(v)).or_default().push(i);
+                    }
+                }
+                Rc::new(by_value)
+            })
+            .clone();
+        index.get(value).cloned().unwrap_or_default()
+    }
+}
+
+/// Plans `pipeline`: resolves variables, expands matrices, resolves references, orders the tasks and
+/// computes their keys (digesting external files through `memo`).
+pub fn plan(
+    pipeline: Pipeline,
+    options: &PlanOptions,
+    memo: &mut DigestMemo,
+) -> Result<Plan, PipeError> {
+    let file = pipeline.path.display().to_string();
+    let invalid = |msg: String| PipeError::invalid(format!("{file}: {msg}"));
+    let vars = resolve_vars(&pipeline, options).map_err(invalid)?;
+
+    // 1. Expand every stage into instances.
+    let mut instances: Vec<Instance> = Vec::new();
+    let mut by_stage: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut disabled = Vec::new();
+    for (name, spec) in &pipeline.stages {
+        if !enabled(spec, &vars).map_err(|m| invalid(format!("stage '{name}': when: {m}")))? {
+            disabled.push(name.as_str());
+            continue;
+        }
+        let axes = expand_matrix(spec, &vars)
+            .map_err(|m| invalid(format!("stage '{name}': matrix: {m}")))?;
+        for assignment in axes {
+            let mut v = vars.clone();
+            for (axis, value) in &assignment {
+                v.set(axis, value.clone());
+            }
+            by_stage
+                .entry(name.as_str())
+                .or_default()
+                .push(instances.len());
+            instances.push(Instance {
+                stage: name.clone(),
+                axes: assignment,
+                vars: v,
+            });
+        }
+    }
+
+    // 2. Build each task: params, action, outputs, inputs.
+    let lookup = Lookup {
+        instances: &instances,
+        by_stage,
+        disabled,
+        axis_index: RefCell::default(),
+    };
+    let mut tasks: Vec<Task> = Vec::with_capacity(instances.len());
+    for inst in &instances {
+        let spec = &pipeline.stages[&inst.stage];
+        let task = build_task(&pipeline, spec, inst, &lookup)
+            .map_err(|m| invalid(format!("stage '{}': {m}", inst.stage)))?;
+        tasks.push(task);
+    }
+    drop(lookup);
+    check_upstream_outputs(&tasks).map_err(invalid)?;
+
+    // 3. Graph and topological order.
+    let mut graph = DiGraph::<usize, ()>::with_capacity(tasks.len(), tasks.len());
+    for i in 0..tasks.len() {
+        graph.add_node(i);
+    }
+    for (i, t) in tasks.iter().enumerate() {
+        for up in upstream_tasks(t) {
+            graph.add_edge(NodeIndex::new(up), NodeIndex::new(i), ());
+        }
+    }
+    let order =
+        stable_topological_order(&graph).ok_or_else(|| invalid(describe_cycle(&graph, &tasks)))?;
+    let (tasks, graph) = reorder(tasks, &order);
+
+    // 4. Keys, in topological order.
+    let mut tasks = tasks;
+    for i in 0..tasks.len() {
+        let components = components(&tasks, i, pipeline.seed, &pipeline, memo)?;
+        tasks[i].key = key::key_of(&components);
+        tasks[i].components = components;
+    }
+    let priority = priorities(&graph, tasks.len());
+    Ok(Plan {
+        pipeline,
+        tasks,
+        graph,
+        priority,
+    })
+}
+
+fn resolve_vars(pipeline: &Pipeline, options: &PlanOptions) -> Result<Vars, String> {
+    let base = to_json(&serde_yaml::Value::Mapping(pipeline.vars.clone()))
+        .map_err(|e| format!("vars: {e}"))?;
+    let mut vars = Vars::new(base);
+    if let Some(name) = &options.profile {
+        let profile = pipeline.profiles.get(name).ok_or_else(|| {
+            let known: Vec<&str> = pipeline.profiles.keys().map(String::as_str).collect();
+            format!(
+                "no profile '{name}'{}; profiles: {}",
+                nearest(name, known.iter().copied())
+                    .map(|n| format!(" (did you mean '{n}'?)"))
+                    .unwrap_or_default(),
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            )
+        })?;
+        let overlay = to_json(&serde_yaml::Value::Mapping(profile.vars.clone()))
+            .map_err(|e| format!("profiles.{name}.vars: {e}"))?;
+        vars.overlay(&overlay);
+    }
+    for (name, value) in &options.sets {
+        vars.set(name, value.clone());
+    }
+    Ok(vars)
+}
+
+/// The product of the stage's matrix axes, each resolved with `vars`; one empty assignment without a
+/// matrix.
+fn expand_matrix(spec: &StageSpec, vars: &Vars) -> Result<Vec<Vec<(String, Value)>>, String> {
+    let mut product: Vec<Vec<(String, Value)>> = vec![Vec::new()];
+    for (axis, raw) in &spec.matrix {
+        let value = to_json(raw).map_err(|e| format!("{axis}: {e}"))?;
+        let value = vars
+            .substitute(&value)
+            .map_err(|e| format!("{axis}: {e}"))?;
+        let values = match value {
+            Value::Array(items) => items,
+            Value::String(s) if s.trim_start().starts_with("range(") => parse_range(&s)
+                .map_err(|e| format!("{axis}: {e}"))?
+                .into_iter()
+                .map(Value::from)
+                .collect(),
+            other => vec![other],
+        };
+        if values.is_empty() {
+            return Err(format!(
+                "axis '{axis}' is empty; give it at least one value"
+            ));
+        }
+        if values
+            .iter()
+            .any(|v| v.is_object() || v.is_array() || v.is_null())
+        {
+            return Err(format!(
+                "axis '{axis}': values must be strings, numbers or booleans"
+            ));
+        }
+        product = product
+            .into_iter()
+            .flat_map(|prefix| {
+                values.iter().map(move |v| {
+                    let mut a = prefix.clone();
+                    a.push((axis.clone(), v.clone()));
+                    a
+                })
+            })
+            .collect();
+    }
+    Ok(product)
+}
+
+/// Evaluates a stage's `when`: a boolean, or `a == b` / `a != b` after substitution.
+fn enabled(spec: &StageSpec, vars: &Vars) -> Result<bool, String> {
+    let Some(raw) = &spec.when else {
+        return Ok(true);
+    };
+    let value = vars.substitute(&to_json(raw)?)?;
+    match value {
+        Value::Bool(b) => Ok(b),
+        Value::String(s) => {
+            if let Some((a, b)) = s.split_once("!=") {
+                Ok(a.trim() != b.trim())
+            } else if let Some((a, b)) = s.split_once("==") {
+                Ok(a.trim() == b.trim())
+            } else {
+                match s.trim() {
+                    "true" => Ok(true),
+                    "false" => Ok(false),
+                    other => Err(format!(
+                        "'{other}' is neither true/false nor a comparison 'a == b' / 'a != b'"
+                    )),
+                }
+            }
+        }
+        other => Err(format!("{other} is not a boolean")),
+    }
+}
+
+/// `range(n)` or `range(a, b)`.
+fn parse_range(text: &str) -> Result<Vec<i64>, String> {
+    let inner = text
+        .trim()
+        .strip_prefix("range(")
+        .and_then(|s| s.strip_suffix(')'))
+        .ok_or_else(|| format!("'{text}': expected range(n) or range(a, b)"))?;
+    let nums = inner
+        .split(',')
+        .map(|s| s.trim().parse::<i64>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| format!("'{text}': range takes whole numbers"))?;
+    match nums.as_slice() {
+        [n] => Ok((0..*n).collect()),
+        [a, b] => Ok((*a..*b).collect()),
+        _ => Err(format!("'{text}': expected range(n) or range(a, b)")),
+    }
+}
+
+/// Formats an axis value for task ids and selectors.
+pub fn axis_value(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn build_task(
+    pipeline: &Pipeline,
+    spec: &StageSpec,
+    inst: &Instance,
+    lookup: &Lookup,
+) -> Result<Task, String> {
+    let id = if inst.axes.is_empty() {
+        inst.stage.clone()
+    } else {
+        let parts: Vec<String> = inst
+            .axes
+            .iter()
+            .map(|(a, v)| format!("{a}={}", axis_value(v)))
+            .collect();
+        format!("{}[{}]", inst.stage, parts.join(","))
+    };
+    let raw_params = to_json(&serde_yaml::Value::Mapping(spec.params.clone()))
+        .map_err(|e| format!("params: {e}"))?;
+    let mut params = inst
+        .vars
+        .substitute(&raw_params)
+        .map_err(|e| format!("params: {e}"))?;
+    if let Value::Object(map) = &mut params {
+        for (axis, value) in &inst.axes {
+            map.entry(axis.clone()).or_insert_with(|| value.clone());
+        }
+    }
+
+    let (action, outputs, requires_gpu) = match (&spec.kind, &spec.cmd) {
+        (Some(kind_name), _) => {
+            let kind = crate::kinds::registry().find(kind_name).ok_or_else(|| {
+                let names: Vec<&str> = crate::kinds::registry().kinds().iter().map(|k| k.name()).collect();
+                format!(
+                    "unknown stage kind '{kind_name}'{}; built-in kinds: {}, or use 'cmd' for a command",
+                    nearest(kind_name, names.iter().copied())
+                        .map(|n| format!(" (did you mean '{n}'?)"))
+                        .unwrap_or_default(),
+                    names.join(", ")
+                )
+            })?;
+            kind.check(&params)
+                .map_err(|e| format!("(kind {kind_name}) {e:#}"))?;
+            let outputs = kind
+                .outputs()
+                .iter()
+                .map(|p| (p.name.to_string(), p.path.to_string()))
+                .collect();
+            (Action::Kind(kind), outputs, kind.requires_gpu(&params))
+        }
+        (None, Some(argv)) => {
+            let mut args = Vec::with_capacity(argv.len());
+            for a in argv {
+                let v = to_json(a).map_err(|e| format!("cmd: {e}"))?;
+                let v = inst.vars.substitute(&v).map_err(|e| format!("cmd: {e}"))?;
+                match v {
+                    Value::String(s) => args.push(s),
+                    Value::Number(n) => args.push(n.to_string()),
+                    Value::Bool(b) => args.push(b.to_string()),
+                    Value::Array(items) => args.extend(items.iter().map(axis_value)),
+                    other => return Err(format!("cmd: argument {other} is not a string")),
+                }
+            }
+            let mut outputs = IndexMap::new();
+            for (name, path) in &spec.outputs {
+                let v = to_json(path).map_err(|e| format!("outputs.{name}: {e}"))?;
+                let Value::String(p) = inst
+                    .vars
+                    .substitute(&v)
+                    .map_err(|e| format!("outputs.{name}: {e}"))?
+                else {
+                    return Err(format!("outputs.{name}: expected a relative path"));
+                };
+                let rel = std::path::Path::new(&p);
+                if rel.is_absolute()
+                    || rel
+                        .components()
+                        .any(|c| matches!(c, std::path::Component::ParentDir))
+                {
+                    return Err(format!(
+                        "outputs.{name}: '{p}' must be a relative path inside the task's output directory"
+                    ));
+                }
+                outputs.insert(name.clone(), p);
+            }
+            (Action::Cmd(args), outputs, false)
+        }
+        (None, None) => unreachable!("validated when the pipeline was read"),
+    };
+
+    let mut inputs = IndexMap::new();
+    for (port, raw) in &spec.inputs {
+        let value = to_json(raw).map_err(|e| format!("inputs.{port}: {e}"))?;
+        let value = inst
+            .vars
+            .substitute(&value)
+            .map_err(|e| format!("inputs.{port}: {e}"))?;
+        let sources =
+            resolve_input(pipeline, &value, lookup).map_err(|e| format!("inputs.{port}: {e}"))?;
+        inputs.insert(port.clone(), sources);
+    }
+    if let Action::Kind(kind) = &action {
+        check_ports(*kind, &inputs)?;
+    }
+    Ok(Task {
+        id,
+        stage: inst.stage.clone(),
+        axes: inst.axes.clone(),
+        action,
+        params,
+        inputs,
+        outputs,
+        resources: spec.resources.clone(),
+        requires_gpu,
+        retries: spec.retries,
+        key: String::new(),
+        components: Value::Null,
+    })
+}
+
+fn check_ports(kind: &dyn Kind, inputs: &IndexMap<String, Vec<Source>>) -> Result<(), String> {
+    let ports = kind.inputs();
+    for (name, sources) in inputs {
+        let Some(port) = ports.iter().find(|p| p.name == name) else {
+            let names: Vec<&str> = ports.iter().map(|p| p.name).collect();
+            return Err(format!(
+                "kind '{}' has no input '{name}'{}; its inputs: {}",
+                kind.name(),
+                nearest(name, names.iter().copied())
+                    .map(|n| format!(" (did you mean '{n}'?)"))
+                    .unwrap_or_default(),
+                names.join(", ")
+            ));
+        };
+        if !port.many && sources.len() != 1 {
+            return Err(format!(
+                "input '{name}' of kind '{}' takes exactly one path, but the reference gives {}",
+                kind.name(),
+                sources.len()
+            ));
+        }
+    }
+    for port in ports.iter().filter(|p| p.required) {
+        if !inputs.contains_key(port.name) {
+            return Err(format!(
+                "kind '{}' needs input '{}' ({})",
+                kind.name(),
+                port.name,
+                port.doc
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn resolve_input(
+    pipeline: &Pipeline,
+    value: &Value,
+    lookup: &Lookup,
+) -> Result<Vec<Source>, String> {
+    match value {
+        Value::String(text) => resolve_reference(text, lookup),
+        Value::Array(items) => {
+            let mut all = Vec::new();
+            for item in items {
+                all.extend(resolve_input(pipeline, item, lookup)?);
+            }
+            Ok(all)
+        }
+        Value::Object(map) => {
+            let files: Vec<String> = match (map.get("file"), map.get("files"), map.len()) {
+                (Some(Value::String(f)), None, 1) => vec![f.clone()],
+                (None, Some(Value::Array(fs)), 1) => fs
+                    .iter()
+                    .map(|f| {
+                        f.as_str()
+                            .map(str::to_string)
+                            .ok_or("files: expected a list of paths")
+                    })
+                    .collect::<Result<_, _>>()?,
+                _ => return Err("expected {file: path} or {files: [paths]}".into()),
+            };
+            let mut sources = Vec::new();
+            for f in files {
+                let path = pipeline.dir().join(&f);
+                if !path.exists() {
+                    return Err(format!(
+                        "input file {} does not exist (paths are relative to the pipeline file's folder)",
+                        path.display()
+                    ));
+                }
+                sources.push(Source::File(path));
+            }
+            Ok(sources)
+        }
+        other => Err(format!("{other} is not a reference or a file")),
+    }
+}
+
+fn resolve_reference(text: &str, lookup: &Lookup) -> Result<Vec<Source>, String> {
+    let Lookup {
+        instances,
+        by_stage,
+        disabled,
+        ..
+    } = lookup;
+    let r = Reference::parse(text)?;
+    if disabled.contains(&r.stage.as_str()) {
+        return Err(format!(
+            "'{text}': stage '{}' is switched off by its 'when'",
+            r.stage
+        ));
+    }
+    let Some(candidates) = by_stage.get(r.stage.as_str()) else {
+        return Err(format!(
+            "'{text}': no stage '{}'{}",
+            r.stage,
+            nearest(&r.stage, by_stage.keys().copied())
+                .map(|n| format!(" (did you mean '{n}'?)"))
+                .unwrap_or_default()
+        ));
+    };
+    let chosen: Vec<usize> = match &r.selector {
+        None => {
+            if candidates.len() > 1 {
+                return Err(format!(
+                    "'{text}': stage '{}' has {} instances; use {}[*].{} for all of them or {}[axis=value].{} for some",
+                    r.stage, candidates.len(), r.stage, r.output, r.stage, r.output
+                ));
+            }
+            candidates.clone()
+        }
+        Some(Selector::All) => candidates.clone(),
+        Some(Selector::Where(pairs)) => {
+            for (axis, _) in pairs {
+                if !instances[candidates[0]].axes.iter().any(|(a, _)| a == axis) {
+                    let axes: Vec<&str> = instances[candidates[0]]
+                        .axes
+                        .iter()
+                        .map(|(a, _)| a.as_str())
+                        .collect();
+                    return Err(format!(
+                        "'{text}': stage '{}' has no matrix axis '{axis}' (axes: {})",
+                        r.stage,
+                        if axes.is_empty() {
+                            "none".into()
+                        } else {
+                            axes.join(", ")
+                        }
+                    ));
+                }
+            }
+            let (first_axis, first_value) = &pairs[0];
+            let chosen: Vec<usize> = lookup
+                .with_axis(&r.stage, candidates, first_axis, first_value)
+                .into_iter()
+                .filter(|&i| {
+                    pairs[1..].iter().all(|(axis, want)| {
+                        instances[i]
+                            .axes
+                            .iter()
+                            .any(|(a, v)| a == axis && axis_value(v) == *want)
+                    })
+                })
+                .collect();
+            if chosen.is_empty() {
+                return Err(format!(
+                    "'{text}': no instance of stage '{}' matches",
+                    r.stage
+                ));
+            }
+            chosen
+        }
+    };
+    // Instance indices equal task indices until the topological reorder, which remaps them.
+    Ok(chosen
+        .into_iter()
+        .map(|task| Source::Task {
+            task,
+            output: r.output.clone(),
+        })
+        .collect())
+}
+
+fn check_upstream_outputs(tasks: &[Task]) -> Result<(), String> {
+    for t in tasks {
+        for (port, sources) in &t.inputs {
+            for s in sources {
+                if let Source::Task { task, output } = s {
+                    let up = &tasks[*task];
+                    if !up.outputs.contains_key(output) {
+                        let names: Vec<&str> = up.outputs.keys().map(String::as_str).collect();
+                        return Err(format!(
+                            "stage '{}': inputs.{port}: stage '{}' has no output '{output}'{}; its outputs: {}",
+                            t.stage,
+                            up.stage,
+                            nearest(output, names.iter().copied())
+                                .map(|n| format!(" (did you mean '{n}'?)"))
+                                .unwrap_or_default(),
+                            if names.is_empty() { "none".to_string() } else { names.join(", ") }
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Kahn's algorithm taking the lowest ready index first, so tasks keep the file's and the matrix's
+/// order wherever the graph allows; `None` when there is a cycle.
+fn stable_topological_order(graph: &DiGraph<usize, ()>) -> Option<Vec<usize>> {
+    let n = graph.node_count();
+    let mut indegree: Vec<usize> = (0..n)
+        .map(|i| {
+            graph
+                .neighbors_directed(NodeIndex::new(i), petgraph::Direction::Incoming)
+                .count()
+        })
+        .collect();
+    let mut ready: std::collections::BTreeSet<usize> =
+        (0..n).filter(|&i| indegree[i] == 0).collect();
+    let mut order = Vec::with_capacity(n);
+    while let Some(i) = ready.pop_first() {
+        order.push(i);
+        for next in graph.neighbors(NodeIndex::new(i)) {
+            let j = next.index();
+            indegree[j] -= 1;
+            if indegree[j] == 0 {
+                ready.insert(j);
+            }
+        }
+    }
+    (order.len() == n).then_some(order)
+}
+
+/// Describes one cycle of the graph as `a -> b -> a` in stage names.
+fn describe_cycle(graph: &DiGraph<usize, ()>, tasks: &[Task]) -> String {
+    for scc in petgraph::algo::tarjan_scc(graph) {
+        let is_cycle = scc.len() > 1 || graph.contains_edge(scc[0], scc[0]);
+        if !is_cycle {
+            continue;
+        }
+        // Walk inside the component from its first node until we come back.
+        let members: std::collections::HashSet<NodeIndex> = scc.iter().copied().collect();
+        let start = *scc.iter().min().expect("a component has a node");
+        let mut path = vec![start];
+        let mut seen = std::collections::HashSet::from([start]);
+        let mut current = start;
+        loop {
+            let next = graph
+                .neighbors(current)
+                .find(|n| members.contains(n) && (*n == start || !seen.contains(n)));
+            match next {
+                Some(n) if n == start => break,
+                Some(n) => {
+                    seen.insert(n);
+                    path.push(n);
+                    current = n;
+                }
+                None => break,
+            }
+        }
+        path.push(start);
+        let names: Vec<&str> = path.iter().map(|n| tasks[graph[*n]].id.as_str()).collect();
+        return format!("the stages form a cycle: {}", names.join(" -> "));
+    }
+    "the stages form a cycle".to_string()
+}
+
+/// Puts tasks in topological `order` and rebuilds the graph with the new indices.
+fn reorder(tasks: Vec<Task>, order: &[usize]) -> (Vec<Task>, DiGraph<usize, ()>) {
+    let mut new_index = vec![0; tasks.len()];
+    for (new, &old) in order.iter().enumerate() {
+        new_index[old] = new;
+    }
+    let mut slots: Vec<Option<Task>> = tasks.into_iter().map(Some).collect();
+    let mut out: Vec<Task> = order
+        .iter()
+        .map(|&old| slots[old].take().expect("each task once"))
+        .collect();
+    let mut graph = DiGraph::<usize, ()>::with_capacity(out.len(), out.len());
+    for i in 0..out.len() {
+        graph.add_node(i);
+    }
+    for (i, t) in out.iter_mut().enumerate() {
+        for sources in t.inputs.values_mut() {
+            for s in sources.iter_mut() {
+                if let Source::Task { task, .. } = s {
+                    *task = new_index[*task];
+                }
+            }
+        }
+        for up in upstream_tasks(t) {
+            graph.add_edge(NodeIndex::new(up), NodeIndex::new(i), ());
+        }
+    }
+    (out, graph)
+}
+
+/// The distinct tasks `task` reads from, ascending: one graph edge each however many outputs or
+/// ports connect them (petgraph's `update_edge` would find duplicates by a scan of the upstream
+/// task's edges, quadratic for a wide fan-out).
+fn upstream_tasks(task: &Task) -> BTreeSet<usize> {
+    task.inputs
+        .values()
+        .flatten()
+        .filter_map(|s| match s {
+            Source::Task { task, .. } => Some(*task),
+            Source::File(_) => None,
+        })
+        .collect()
+}
+
+/// What a task's key is computed from: format, kind and version (or argv and outputs), params, seed,
+/// and for each input the upstream key and output name, or the file's content digest.
+fn components(
+    tasks: &[Task],
+    i: usize,
+    seed: u64,
+    pipeline: &Pipeline,
+    memo: &mut DigestMemo,
+) -> Result<Value, PipeError> {
+    let t = &tasks[i];
+    let mut inputs = BTreeMap::new();
+    for (port, sources) in &t.inputs {
+        let mut digests = Vec::with_capacity(sources.len());
+        for s in sources {
+            digests.push(match s {
+                Source::Task { task, output } => format!("task:{}:{output}", tasks[*task].key),
+                Source::File(path) => format!(
+                    "file:{}",
+                    memo.digest(path).map_err(|e| {
+                        PipeError::env(format!(
+                            "{}: stage '{}': {e}",
+                            pipeline.path.display(),
+                            t.stage
+                        ))
+                    })?
+                ),
+            });
+        }
+        inputs.insert(port.clone(), digests);
+    }
+    let mut c = json!({
+        "format": FORMAT_VERSION,
+        "kind": t.kind_name(),
+        "params": t.params,
+        "seed": seed,
+        "inputs": inputs,
+    });
+    match &t.action {
+        Action::Kind(k) => c["version"] = json!(k.version()),
+        Action::Cmd(argv) => {
+            c["cmd"] = json!(argv);
+            c["outputs"] = json!(t.outputs);
+        }
+    }
+    Ok(c)
+}
+
+fn priorities(graph: &DiGraph<usize, ()>, n: usize) -> Vec<usize> {
+    let mut prio = vec![1usize; n];
+    for i in (0..n).rev() {
+        let best = graph
+            .neighbors(NodeIndex::new(i))
+            .map(|c| prio[graph[c]])
+            .max()
+            .unwrap_or(0);
+        prio[i] = best + 1;
+    }
+    prio
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,380 @@
+//! Candidate variants from allele counts, with DeepVariant's default very-sensitive-caller thresholds.
+//!
+//! Every read contributes at most one observation per reference position: its base (M/=/X), or, at
+//! the base before an insertion or deletion, that indel (indels are anchored on the preceding base and
+//! replace the anchor's base observation, as DeepVariant's allele counter does). Bases that are not
+//! A/C/G/T or have quality below `min_base_quality`, and insertions whose mean quality is below it, are
+//! not counted at all (DeepVariant flags them low-quality; the exact effect on its totals is
+//! unconfirmed). Soft clips are not counted. An alt allele passes when `count >= min_count` and
+//! `count / total >= min_fraction` (total: all counted observations at the position), with the SNP
+//! thresholds for substitutions and the indel thresholds otherwise. The passing alleles at a position
+//! form one candidate, multi-allelic when several pass.
+
+use std::borrow::Borrow;
+use std::collections::BTreeMap;
+
+use super::pileup::read::AlignedRead;
+use super::pileup::reference::ReferenceSlice;
+use noodles::sam::alignment::record::cigar::op::Kind;
+
+/// Allele-counting thresholds (DeepVariant's short-read WGS defaults).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Thresholds {
+    /// Bases below this quality are not counted (and reads below it at the candidate get no row).
+    pub min_base_quality: u8,
+    /// Reads below this mapping quality are dropped.
+    pub min_mapping_quality: u8,
+    /// Minimum reads supporting a SNP allele.
+    pub vsc_min_count_snps: u32,
+    /// Minimum reads supporting an indel allele.
+    pub vsc_min_count_indels: u32,
+    /// Minimum fraction of reads supporting a SNP allele.
+    pub vsc_min_fraction_snps: f64,
+    /// Minimum fraction of reads supporting an indel allele.
+    pub vsc_min_fraction_indels: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Self {
+            min_base_quality: 10,
+            min_mapping_quality: 5,
+            vsc_min_count_snps: 2,
+            vsc_min_count_indels: 2,
+            vsc_min_fraction_snps: 0.12,
+            vsc_min_fraction_indels: 0.06,
+        }
+    }
+}
+
+/// What one read shows at one reference position.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Observation {
+    /// The reference base.
+    Reference,
+    /// Another base.
+    Substitution(u8),
+    /// Bases inserted after this position.
+    Insertion(Vec<u8>),
+    /// Reference bases deleted after this position.
+    Deletion(usize),
+}
+
+/// A candidate variant: one position, one reference allele, one or more alt alleles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    /// 0-based position of the first reference base.
+    pub start: i64,
+    /// Reference allele (upper case); `start + ref_bases.len()` is the end.
+    pub ref_bases: String,
+    /// Alt alleles, normalised to the shared reference allele, in a fixed order.
+    pub alts: Vec<String>,
+    /// For each alt, the indices (into the counted reads) of the reads that show it.
+    pub support: Vec<Vec<usize>>,
+}
+
+impl Candidate {
+    /// 0-based exclusive end of the reference allele.
+    pub fn end(&self) -> i64 {
+        self.start + self.ref_bases.len() as i64
+    }
+}
+
+fn is_canonical(b: u8) -> bool {
+    matches!(b, b'A' | b'C' | b'G' | b'T')
+}
+
+/// The observations of `read`, in reference order, as (position, observation); `None` marks a
+/// position the read covers but that is not counted.
+fn observations(
+    read: &AlignedRead,
+    reference: &ReferenceSlice,
+    min_bq: u8,
+) -> Vec<(i64, Option<Observation>)> {
+    let mut out: Vec<(i64, Option<Observation>)> = Vec::with_capacity(read.bases.len());
+    let (mut ref_pos, mut read_i) = (read.start, 0usize);
+    // Replaces the observation at the anchor `pos` (the base before an indel) if the read has one.
+    let anchor = |out: &mut Vec<(i64, Option<Observation>)>, pos: i64, obs: Option<Observation>| {
+        if let Some(last) = out.last_mut().filter(|(p, _)| *p == pos) {
+            last.1 = obs;
+        }
+    };
+    for op in &read.cigar {
+        match op.kind {
+            Kind::Match | Kind::SequenceMatch | Kind::SequenceMismatch => {
+                for k in 0..op.len {
+                    let (pos, i) = (ref_pos + k as i64, read_i + k);
+                    let (base, ref_base) = (read.bases[i], reference.base(pos));
+                    let obs = (is_canonical(base) && read.quals[i] >= min_bq).then_some(
+                        if base == ref_base {
+                            Observation::Reference
+                        } else {
+                            Observation::Substitution(base)
+                        },
+                    );
+                    out.push((pos, obs));
+                }
+                ref_pos += op.len as i64;
+                read_i += op.len;
+            }
+            Kind::Insertion => {
+                let bases = &read.bases[read_i..read_i + op.len];
+                let quals = &read.quals[read_i..read_i + op.len];
+                let mean = quals.iter().map(|&q| f64::from(q)).sum::<f64>() / op.len.max(1) as f64;
+                let obs = (bases.iter().all(|&b| is_canonical(b)) && mean >= f64::from(min_bq))
+                    .then(|| Observation::Insertion(bases.to_vec()));
+                anchor(&mut out, ref_pos - 1, obs);
+                read_i += op.len;
+            }
+            Kind::Deletion => {
+                anchor(&mut out, ref_pos - 1, Some(Observation::Deletion(op.len)));
+                ref_pos += op.len as i64;
+            }
+            Kind::Skip => ref_pos += op.len as i64,
+            Kind::SoftClip => read_i += op.len,
+            Kind::HardClip | Kind::Pad => {}
+        }
+    }
+    out
+}
+
+/// Candidates starting in `[start, end)`, from `reads` (already filtered) against `reference`, which
+/// must cover `[start, end)` plus the longest deletion. Sorted by position.
+pub fn find_candidates<R: Borrow<AlignedRead>>(
+    reads: &[R],
+    reference: &ReferenceSlice,
+    start: i64,
+    end: i64,
+    t: &Thresholds,
+) -> Vec<Candidate> {
+    let span = (end - start).max(0) as usize;
+    let mut at: Vec<Vec<(usize, Observation)>> = vec![Vec::new(); span];
+    for (r, read) in reads.iter().enumerate() {
+        let read = read.borrow();
+        if !read.overlaps(start, end) {
+            continue;
+        }
+        for (pos, obs) in observations(read, reference, t.min_base_quality) {
+            if let (Some(obs), true) = (obs, (start..end).contains(&pos)) {
+                at[(pos - start) as usize].push((r, obs));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (offset, obs) in at.into_iter().enumerate() {
+        let pos = start + offset as i64;
+        if obs.is_empty() || !is_canonical(reference.base(pos)) {
+            continue;
+        }
+        let total = obs.len() as f64;
+        let mut alleles: BTreeMap<Observation, Vec<usize>> = BTreeMap::new();
+        for (r, o) in obs {
+            if o != Observation::Reference {
+                alleles.entry(o).or_default().push(r);
+            }
+        }
+        let passing: Vec<(Observation, Vec<usize>)> = alleles
+            .into_iter()
+            .filter(|(allele, reads)| {
+                let (min_count, min_fraction) = match allele {
+                    Observation::Substitution(_) => (t.vsc_min_count_snps, t.vsc_min_fraction_snps),
+                    _ => (t.vsc_min_count_indels, t.vsc_min_fraction_indels),
+                };
+                reads.len() as u32 >= min_count && reads.len() as f64 / total >= min_fraction
+            })
+            .collect();
+        if !passing.is_empty() {
+            out.push(candidate(pos, passing, reference));
+        }
+    }
+    out
+}
+
+/// Builds the (possibly multi-allelic) candidate at `pos` with a shared reference allele.
+fn candidate(
+    pos: i64,
+    passing: Vec<(Observation, Vec<usize>)>,
+    reference: &ReferenceSlice,
+) -> Candidate {
+    let ref_len = passing
+        .iter()
+        .map(|(a, _)| match a {
+            Observation::Deletion(n) => n + 1,
+            _ => 1,
+        })
+        .max()
+        .unwrap_or(1);
+    let ref_bases = reference.window(pos, pos + ref_len as i64);
+    let anchor = ref_bases[0];
+    let mut alleles: Vec<(String, Vec<usize>)> = passing
+        .into_iter()
+        .map(|(allele, reads)| {
+            let alt: Vec<u8> = match allele {
+                Observation::Substitution(b) => [&[b][..], &ref_bases[1..]].concat(),
+                Observation::Insertion(ins) => [&[anchor][..], &ins, &ref_bases[1..]].concat(),
+                Observation::Deletion(n) => [&[anchor][..], &ref_bases[n + 1..]].concat(),
+                Observation::Reference => ref_bases.clone(),
+            };
+            (String::from_utf8_lossy(&alt).into_owned(), reads)
+        })
+        .collect();
+    alleles.sort();
+    let (alts, support) = alleles.into_iter().unzip();
+    Candidate {
+        start: pos,
+        ref_bases: String::from_utf8_lossy(&ref_bases).into_owned(),
+        alts,
+        support,
+    }
+}
+
+/// The alt-allele index sets that get one example each (DeepVariant's `ADD_HET_ALT_IMAGES`): every
+/// pair `i < j` over `[ref] + alts`; `[j-1]` when `i` is the reference, else `[i-1, j-1]`. For two alts:
+/// `[0], [1], [0, 1]`.
+pub fn alt_combinations(n_alts: usize) -> Vec<Vec<usize>> {
+    let mut out = Vec::new();
+    for i in 0..=n_alts {
+        for j in i + 1..=n_alts {
+            if i == 0 {
+                out.push(vec![j - 1]);
+            } else {
+                out.push(vec![i - 1, j - 1]);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::tensorize::pileup::read::CigarOp;
+
+    fn reference() -> ReferenceSlice {
+        ReferenceSlice {
+            start: 0,
+            bases: b"ACGTTGCA".iter().copied().cycle().take(400).collect(),
+        }
+    }
+
+    /// A read at `start` whose bases are the reference except as `edit` changes them.
+    fn read(start: i64, cigar: &[(Kind, usize)], edit: impl Fn(&mut Vec<u8>)) -> AlignedRead {
+        let r = reference();
+        let mut bases = Vec::new();
+        let mut pos = start;
+        for &(kind, len) in cigar {
+            match kind {
+                Kind::Match => {
+                    bases.extend(r.window(pos, pos + len as i64));
+                    pos += len as i64;
+                }
+                Kind::Insertion => bases.extend(std::iter::repeat_n(b'G', len)),
+                Kind::Deletion => pos += len as i64,
+                _ => {}
+            }
+        }
+        edit(&mut bases);
+        AlignedRead {
+            name: b"r".to_vec(),
+            read_number: 0,
+            start,
+            end: pos,
+            reverse: false,
+            mapq: 60,
+            tlen: 0,
+            hp: None,
+            cigar: cigar
+                .iter()
+                .map(|&(kind, len)| CigarOp { kind, len })
+                .collect(),
+            quals: vec![30; bases.len()],
+            bases,
+        }
+    }
+
+    fn plain(n: usize) -> Vec<AlignedRead> {
+        (0..n)
+            .map(|_| read(100, &[(Kind::Match, 50)], |_| {}))
+            .collect()
+    }
+
+    #[test]
+    fn snp_needs_two_reads_and_twelve_percent() {
+        let r = reference();
+        // Position 120 is 'A' (120 % 8 == 0): make it 'T'.
+        assert_eq!(r.base(120), b'A');
+        let snp = |b: &mut Vec<u8>| b[20] = b'T';
+        let mut reads = plain(14);
+        reads.push(read(100, &[(Kind::Match, 50)], snp));
+        let t = Thresholds::default();
+        assert!(
+            find_candidates(&reads, &r, 100, 150, &t).is_empty(),
+            "one read is not enough"
+        );
+        reads.push(read(100, &[(Kind::Match, 50)], snp));
+        let c = find_candidates(&reads, &r, 100, 150, &t);
+        assert_eq!(c.len(), 1, "2 of 16 = 12.5 %");
+        assert_eq!((c[0].start, c[0].ref_bases.as_str()), (120, "A"));
+        assert_eq!(c[0].alts, ["T"]);
+        assert_eq!(c[0].support, [vec![14, 15]]);
+        let mut reads = plain(15);
+        reads.extend((0..2).map(|_| read(100, &[(Kind::Match, 50)], snp)));
+        assert!(
+            find_candidates(&reads, &r, 100, 150, &t).is_empty(),
+            "2/17 < 12 %"
+        );
+    }
+
+    #[test]
+    fn low_quality_bases_are_not_counted() {
+        let r = reference();
+        let mut reads = plain(4);
+        for _ in 0..2 {
+            let mut x = read(100, &[(Kind::Match, 50)], |b| b[20] = b'T');
+            x.quals[20] = 9;
+            reads.push(x);
+        }
+        assert!(find_candidates(&reads, &r, 100, 150, &Thresholds::default()).is_empty());
+    }
+
+    #[test]
+    fn indels_are_anchored_and_merge_with_snps_into_one_candidate() {
+        let r = reference();
+        let mut reads = plain(10);
+        // Deletion of 2 bases after position 119, insertion of GG after 119, SNP at 119.
+        for _ in 0..2 {
+            reads.push(read(
+                100,
+                &[(Kind::Match, 20), (Kind::Deletion, 2), (Kind::Match, 28)],
+                |_| {},
+            ));
+            reads.push(read(
+                100,
+                &[(Kind::Match, 20), (Kind::Insertion, 2), (Kind::Match, 28)],
+                |_| {},
+            ));
+            reads.push(read(100, &[(Kind::Match, 50)], |b| b[19] = b'T'));
+        }
+        let c = find_candidates(&reads, &r, 100, 150, &Thresholds::default());
+        assert_eq!(c.len(), 1, "{c:?}");
+        let c = &c[0];
+        // Reference at 119..122 is "AAC".
+        let ref3 = String::from_utf8(r.window(119, 122)).unwrap();
+        assert_eq!(c.ref_bases, ref3);
+        let mut want = vec![
+            format!("{}", &ref3[..1]),
+            format!("{}GG{}", &ref3[..1], &ref3[1..]),
+            format!("T{}", &ref3[1..]),
+        ];
+        want.sort();
+        assert_eq!(c.alts, want);
+        assert_eq!(c.end(), 122);
+    }
+
+    #[test]
+    fn alt_combinations_follow_deepvariant() {
+        assert_eq!(alt_combinations(1), [vec![0]]);
+        assert_eq!(alt_combinations(2), [vec![0], vec![1], vec![0, 1]]);
+        assert_eq!(alt_combinations(3).len(), 6);
+    }
+}
