@@ -609,3 +609,6 @@ impl Signals {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
