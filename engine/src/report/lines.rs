@@ -6,17 +6,18 @@ use std::time::Instant;
 use super::{device_label, Reporter, RunEvent};
 use crate::exec::TaskStatus;
 
-/// Writes one line per event; progress is shown at most every few seconds per task.
-pub struct LineReporter {
-    out: Box<dyn Write>,
+/// Writes one line per event to `W` (stderr in `pipe run`); progress is shown at most every few
+/// seconds per task.
+pub struct LineReporter<W: Write = Box<dyn Write>> {
+    out: W,
     total: usize,
     done: usize,
     last_progress: Vec<Option<Instant>>,
 }
 
-impl LineReporter {
+impl<W: Write> LineReporter<W> {
     /// A reporter writing to `out`.
-    pub fn new(out: Box<dyn Write>) -> Self {
+    pub fn new(out: W) -> Self {
         Self {
             out,
             total: 0,
@@ -26,7 +27,7 @@ impl LineReporter {
     }
 }
 
-impl Reporter for LineReporter {
+impl<W: Write> Reporter for LineReporter<W> {
     fn event(&mut self, event: RunEvent<'_>) {
         let line = match event {
             RunEvent::Planned {
@@ -112,4 +113,177 @@ pub fn indent(text: &str) -> String {
         .map(|l| format!("    {l}"))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::BufWriter;
+
+    use pipe_stages::kind::Progress;
+
+    use super::*;
+    use crate::exec::TaskResult;
+    use crate::key::DigestMemo;
+    use crate::plan::{plan, Plan, PlanOptions};
+    use crate::spec::Pipeline;
+
+    fn chain() -> Plan {
+        let text = r#"
+name: chain
+stages:
+  a: { cmd: [touch, "${outputs.out}"], outputs: { out: a.txt } }
+  b: { cmd: [cp, "${inputs.x}", "${outputs.out}"], inputs: { x: a.out }, outputs: { out: b.txt } }
+  c: { cmd: [touch, "${outputs.out}"], outputs: { out: c.txt } }
+"#;
+        let pipeline = Pipeline::parse(text, std::path::Path::new("/nowhere/p.yaml")).unwrap();
+        plan(
+            pipeline,
+            &PlanOptions::default(),
+            &mut DigestMemo::default(),
+        )
+        .unwrap()
+    }
+
+    fn result(status: TaskStatus) -> TaskResult {
+        TaskResult {
+            status,
+            start: 10.0,
+            end: 12.5,
+            exit_code: None,
+            devices: Vec::new(),
+            job_id: String::new(),
+            attempts: 1,
+            message: String::new(),
+        }
+    }
+
+    /// What a line reporter writes for `events` on the tasks of `plan`, flushed at the end.
+    fn output(plan: &Plan, events: &[(&str, &str, TaskResult)]) -> String {
+        let mut reporter = LineReporter::new(BufWriter::new(Vec::new()));
+        reporter.event(RunEvent::Planned {
+            plan,
+            to_run: 2,
+            cached: 1,
+        });
+        for (kind, id, r) in events {
+            let index = plan.find(id).unwrap();
+            let task = &plan.tasks[index];
+            let event = match *kind {
+                "start" => RunEvent::Started {
+                    index,
+                    task,
+                    devices: &r.devices,
+                    attempt: r.attempts,
+                },
+                "retry" => RunEvent::Retrying {
+                    index,
+                    task,
+                    result: r,
+                },
+                "end" => RunEvent::Finished {
+                    index,
+                    task,
+                    result: r,
+                },
+                other => panic!("no event {other}"),
+            };
+            reporter.event(event);
+        }
+        reporter.finish();
+        String::from_utf8(reporter.out.into_inner().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_run_that_succeeds() {
+        let plan = chain();
+        let mut on_gpus = result(TaskStatus::Skipped);
+        on_gpus.devices = vec![0, 1];
+        let events = [
+            ("end", "b", result(TaskStatus::Cached)),
+            ("start", "a", result(TaskStatus::Skipped)),
+            ("start", "c", on_gpus),
+            ("end", "a", result(TaskStatus::Ran)),
+            ("end", "c", result(TaskStatus::Ran)),
+        ];
+        assert_eq!(
+            output(&plan, &events),
+            "chain: 3 tasks, 1 cached, 2 to run\n\
+             cached b\n\
+             start a on cpu\n\
+             start c on gpu 0,1\n\
+             [1/2] done a in 2.5s\n\
+             [2/2] done c in 2.5s\n"
+        );
+    }
+
+    #[test]
+    fn a_retried_task_that_fails() {
+        let plan = chain();
+        let mut first = result(TaskStatus::Skipped);
+        first.message = "loading\nout of memory".into();
+        let mut second = result(TaskStatus::Skipped);
+        second.attempts = 2;
+        let mut failed = result(TaskStatus::Failed);
+        failed.exit_code = Some(3);
+        failed.message = "loading\nout of memory".into();
+        let events = [
+            ("start", "a", result(TaskStatus::Skipped)),
+            ("retry", "a", first),
+            ("start", "a", second),
+            ("end", "a", failed),
+            ("end", "b", result(TaskStatus::Skipped)),
+            ("end", "c", result(TaskStatus::Ran)),
+        ];
+        assert_eq!(
+            output(&plan, &events),
+            "chain: 3 tasks, 1 cached, 2 to run\n\
+             start a on cpu\n\
+             retry a after a failure: out of memory\n\
+             start a on cpu (attempt 2)\n\
+             FAILED a (exit code 3):\n    loading\n    out of memory\n\
+             skipped b\n\
+             [2/2] done c in 2.5s\n"
+        );
+    }
+
+    #[test]
+    fn progress_is_throttled_and_interrupts_are_announced() {
+        let plan = chain();
+        let mut out = Vec::new();
+        let mut reporter = LineReporter::new(&mut out);
+        reporter.event(RunEvent::Planned {
+            plan: &plan,
+            to_run: 3,
+            cached: 0,
+        });
+        let a = plan.find("a").unwrap();
+        for message in ["epoch 1", "epoch 2"] {
+            let progress = Progress {
+                done: 1,
+                total: 2,
+                message: message.into(),
+            };
+            reporter.event(RunEvent::Progress {
+                index: a,
+                task: &plan.tasks[a],
+                progress: &progress,
+            });
+        }
+        reporter.event(RunEvent::Interrupting);
+        let mut killed = result(TaskStatus::Interrupted);
+        killed.exit_code = Some(143);
+        reporter.event(RunEvent::Finished {
+            index: a,
+            task: &plan.tasks[a],
+            result: &killed,
+        });
+        drop(reporter);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "chain: 3 tasks, 0 cached, 3 to run\n  \
+             a epoch 1\n\
+             interrupted: stopping running tasks\n\
+             interrupted a\n"
+        );
+    }
 }
