@@ -1,6 +1,7 @@
 //! Planning: variables, matrix expansion and references turn a pipeline into a task graph with keys.
 
 mod dag;
+mod error;
 mod reference;
 
 use std::cell::RefCell;
@@ -13,10 +14,11 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use pipe_stages::StageKind;
 use serde_json::{json, Value};
 
-use crate::error::PipeError;
 use crate::key::{self, DigestMemo, FORMAT_VERSION};
-use crate::spec::{nearest, to_json, Pipeline, Resources, StageSpec, Vars};
+use crate::spec::{to_json, Pipeline, Resources, StageSpec, Vars};
 pub use dag::{render as render_dag, DagFormat};
+use error::value_in;
+pub use error::PlanError;
 pub use reference::{Reference, Selector};
 
 /// What a task runs.
@@ -182,22 +184,22 @@ pub fn plan(
     pipeline: Pipeline,
     options: &PlanOptions,
     memo: &mut DigestMemo,
-) -> Result<Plan, PipeError> {
-    let file = pipeline.path.display().to_string();
-    let invalid = |msg: String| PipeError::invalid(format!("{file}: {msg}"));
-    let vars = resolve_vars(&pipeline, options).map_err(invalid)?;
+) -> Result<Plan, PlanError> {
+    let file = pipeline.path.clone();
+    let in_file = |e: PlanError| e.in_file(&file);
+    let vars = resolve_vars(&pipeline, options).map_err(in_file)?;
 
     // 1. Expand every stage into instances.
     let mut instances: Vec<Instance> = Vec::new();
     let mut by_stage: HashMap<&str, Vec<usize>> = HashMap::new();
     let mut disabled = Vec::new();
     for (name, spec) in &pipeline.stages {
-        if !enabled(spec, &vars).map_err(|m| invalid(format!("stage '{name}': when: {m}")))? {
+        if !enabled(spec, &vars).map_err(|e| in_file(e.in_field("when").in_stage(name)))? {
             disabled.push(name.as_str());
             continue;
         }
-        let axes = expand_matrix(spec, &vars)
-            .map_err(|m| invalid(format!("stage '{name}': matrix: {m}")))?;
+        let axes =
+            expand_matrix(spec, &vars).map_err(|e| in_file(e.in_field("matrix").in_stage(name)))?;
         for assignment in axes {
             let mut v = vars.clone();
             for (axis, value) in &assignment {
@@ -226,11 +228,11 @@ pub fn plan(
     for inst in &instances {
         let spec = &pipeline.stages[&inst.stage];
         let task = build_task(&pipeline, spec, inst, &lookup)
-            .map_err(|m| invalid(format!("stage '{}': {m}", inst.stage)))?;
+            .map_err(|e| in_file(e.in_stage(&inst.stage)))?;
         tasks.push(task);
     }
     drop(lookup);
-    check_upstream_outputs(&tasks).map_err(invalid)?;
+    check_upstream_outputs(&tasks).map_err(in_file)?;
 
     // 3. Graph and topological order.
     let mut graph = DiGraph::<usize, ()>::with_capacity(tasks.len(), tasks.len());
@@ -243,13 +245,13 @@ pub fn plan(
         }
     }
     let order =
-        stable_topological_order(&graph).ok_or_else(|| invalid(describe_cycle(&graph, &tasks)))?;
+        stable_topological_order(&graph).ok_or_else(|| in_file(describe_cycle(&graph, &tasks)))?;
     let (tasks, graph) = reorder(tasks, &order);
 
     // 4. Keys, in topological order.
     let mut tasks = tasks;
     for i in 0..tasks.len() {
-        let components = components(&tasks, i, pipeline.seed, &pipeline, memo)?;
+        let components = components(&tasks, i, pipeline.seed, memo).map_err(in_file)?;
         tasks[i].key = key::key_of(&components);
         tasks[i].components = components;
     }
@@ -262,27 +264,20 @@ pub fn plan(
     })
 }
 
-fn resolve_vars(pipeline: &Pipeline, options: &PlanOptions) -> Result<Vars, String> {
-    let base = to_json(&serde_yaml::Value::Mapping(pipeline.vars.clone()))
-        .map_err(|e| format!("vars: {e}"))?;
+fn resolve_vars(pipeline: &Pipeline, options: &PlanOptions) -> Result<Vars, PlanError> {
+    let base =
+        to_json(&serde_yaml::Value::Mapping(pipeline.vars.clone())).map_err(value_in("vars"))?;
     let mut vars = Vars::new(base);
     if let Some(name) = &options.profile {
-        let profile = pipeline.profiles.get(name).ok_or_else(|| {
-            let known: Vec<&str> = pipeline.profiles.keys().map(String::as_str).collect();
-            format!(
-                "no profile '{name}'{}; profiles: {}",
-                nearest(name, known.iter().copied())
-                    .map(|n| format!(" (did you mean '{n}'?)"))
-                    .unwrap_or_default(),
-                if known.is_empty() {
-                    "none".to_string()
-                } else {
-                    known.join(", ")
-                }
-            )
-        })?;
+        let profile = pipeline
+            .profiles
+            .get(name)
+            .ok_or_else(|| PlanError::UnknownProfile {
+                name: name.clone(),
+                known: pipeline.profiles.keys().cloned().collect(),
+            })?;
         let overlay = to_json(&serde_yaml::Value::Mapping(profile.vars.clone()))
-            .map_err(|e| format!("profiles.{name}.vars: {e}"))?;
+            .map_err(value_in(format!("profiles.{name}.vars")))?;
         vars.overlay(&overlay);
     }
     for (name, value) in &options.sets {
@@ -293,34 +288,28 @@ fn resolve_vars(pipeline: &Pipeline, options: &PlanOptions) -> Result<Vars, Stri
 
 /// The product of the stage's matrix axes, each resolved with `vars`; one empty assignment without a
 /// matrix.
-fn expand_matrix(spec: &StageSpec, vars: &Vars) -> Result<Vec<Vec<(String, Value)>>, String> {
+fn expand_matrix(spec: &StageSpec, vars: &Vars) -> Result<Vec<Vec<(String, Value)>>, PlanError> {
     let mut product: Vec<Vec<(String, Value)>> = vec![Vec::new()];
     for (axis, raw) in &spec.matrix {
-        let value = to_json(raw).map_err(|e| format!("{axis}: {e}"))?;
-        let value = vars
-            .substitute(&value)
-            .map_err(|e| format!("{axis}: {e}"))?;
+        let value = to_json(raw).map_err(value_in(axis))?;
+        let value = vars.substitute(&value).map_err(value_in(axis))?;
         let values = match value {
             Value::Array(items) => items,
             Value::String(s) if s.trim_start().starts_with("range(") => parse_range(&s)
-                .map_err(|e| format!("{axis}: {e}"))?
+                .map_err(|e| e.in_field(axis))?
                 .into_iter()
                 .map(Value::from)
                 .collect(),
             other => vec![other],
         };
         if values.is_empty() {
-            return Err(format!(
-                "axis '{axis}' is empty; give it at least one value"
-            ));
+            return Err(PlanError::EmptyAxis { axis: axis.clone() });
         }
         if values
             .iter()
             .any(|v| v.is_object() || v.is_array() || v.is_null())
         {
-            return Err(format!(
-                "axis '{axis}': values must be strings, numbers or booleans"
-            ));
+            return Err(PlanError::AxisValueType { axis: axis.clone() });
         }
         product = product
             .into_iter()
@@ -337,11 +326,12 @@ fn expand_matrix(spec: &StageSpec, vars: &Vars) -> Result<Vec<Vec<(String, Value
 }
 
 /// Evaluates a stage's `when`: a boolean, or `a == b` / `a != b` after substitution.
-fn enabled(spec: &StageSpec, vars: &Vars) -> Result<bool, String> {
+fn enabled(spec: &StageSpec, vars: &Vars) -> Result<bool, PlanError> {
     let Some(raw) = &spec.when else {
         return Ok(true);
     };
-    let value = vars.substitute(&to_json(raw)?)?;
+    let value = to_json(raw).map_err(PlanError::Value)?;
+    let value = vars.substitute(&value).map_err(PlanError::Value)?;
     match value {
         Value::Bool(b) => Ok(b),
         Value::String(s) => {
@@ -353,32 +343,37 @@ fn enabled(spec: &StageSpec, vars: &Vars) -> Result<bool, String> {
                 match s.trim() {
                     "true" => Ok(true),
                     "false" => Ok(false),
-                    other => Err(format!(
-                        "'{other}' is neither true/false nor a comparison 'a == b' / 'a != b'"
-                    )),
+                    other => Err(PlanError::WhenNotCondition {
+                        text: other.to_string(),
+                    }),
                 }
             }
         }
-        other => Err(format!("{other} is not a boolean")),
+        value => Err(PlanError::WhenNotBoolean { value }),
     }
 }
 
 /// `range(n)` or `range(a, b)`.
-fn parse_range(text: &str) -> Result<Vec<i64>, String> {
+fn parse_range(text: &str) -> Result<Vec<i64>, PlanError> {
+    let bad_range = || PlanError::BadRange {
+        text: text.to_string(),
+    };
     let inner = text
         .trim()
         .strip_prefix("range(")
         .and_then(|s| s.strip_suffix(')'))
-        .ok_or_else(|| format!("'{text}': expected range(n) or range(a, b)"))?;
+        .ok_or_else(bad_range)?;
     let nums = inner
         .split(',')
         .map(|s| s.trim().parse::<i64>())
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|_| format!("'{text}': range takes whole numbers"))?;
+        .map_err(|_| PlanError::RangeNotWhole {
+            text: text.to_string(),
+        })?;
     match nums.as_slice() {
         [n] => Ok((0..*n).collect()),
         [a, b] => Ok((*a..*b).collect()),
-        _ => Err(format!("'{text}': expected range(n) or range(a, b)")),
+        _ => Err(bad_range()),
     }
 }
 
@@ -395,7 +390,7 @@ fn build_task(
     spec: &StageSpec,
     inst: &Instance,
     lookup: &Lookup,
-) -> Result<Task, String> {
+) -> Result<Task, PlanError> {
     let id = if inst.axes.is_empty() {
         inst.stage.clone()
     } else {
@@ -406,12 +401,12 @@ fn build_task(
             .collect();
         format!("{}[{}]", inst.stage, parts.join(","))
     };
-    let raw_params = to_json(&serde_yaml::Value::Mapping(spec.params.clone()))
-        .map_err(|e| format!("params: {e}"))?;
+    let raw_params =
+        to_json(&serde_yaml::Value::Mapping(spec.params.clone())).map_err(value_in("params"))?;
     let mut params = inst
         .vars
         .substitute(&raw_params)
-        .map_err(|e| format!("params: {e}"))?;
+        .map_err(value_in("params"))?;
     if let Value::Object(map) = &mut params {
         for (axis, value) in &inst.axes {
             map.entry(axis.clone()).or_insert_with(|| value.clone());
@@ -420,18 +415,18 @@ fn build_task(
 
     let (action, outputs, requires_gpu) = match (&spec.kind, &spec.cmd) {
         (Some(kind_name), _) => {
-            let kind = pipe_stages::registry::find(kind_name).ok_or_else(|| {
-                let names: Vec<&str> = pipe_stages::registry::all().iter().map(|k| k.name()).collect();
-                format!(
-                    "unknown stage kind '{kind_name}'{}; built-in kinds: {}, or use 'cmd' for a command",
-                    nearest(kind_name, names.iter().copied())
-                        .map(|n| format!(" (did you mean '{n}'?)"))
-                        .unwrap_or_default(),
-                    names.join(", ")
-                )
+            let kind =
+                pipe_stages::registry::find(kind_name).ok_or_else(|| PlanError::UnknownKind {
+                    name: kind_name.clone(),
+                    known: pipe_stages::registry::all()
+                        .iter()
+                        .map(|k| k.name())
+                        .collect(),
+                })?;
+            kind.check(&params).map_err(|error| PlanError::KindParams {
+                kind: kind_name.clone(),
+                error,
             })?;
-            kind.check(&params)
-                .map_err(|e| format!("(kind {kind_name}) {e:#}"))?;
             let outputs = kind
                 .outputs()
                 .iter()
@@ -442,25 +437,22 @@ fn build_task(
         (None, Some(argv)) => {
             let mut args = Vec::with_capacity(argv.len());
             for a in argv {
-                let v = to_json(a).map_err(|e| format!("cmd: {e}"))?;
-                let v = inst.vars.substitute(&v).map_err(|e| format!("cmd: {e}"))?;
+                let v = to_json(a).map_err(value_in("cmd"))?;
+                let v = inst.vars.substitute(&v).map_err(value_in("cmd"))?;
                 match v {
                     Value::String(s) => args.push(s),
                     Value::Number(n) => args.push(n.to_string()),
                     Value::Bool(b) => args.push(b.to_string()),
                     Value::Array(items) => args.extend(items.iter().map(axis_value)),
-                    other => return Err(format!("cmd: argument {other} is not a string")),
+                    value => return Err(PlanError::CmdArgument { value }.in_field("cmd")),
                 }
             }
             let mut outputs = IndexMap::new();
             for (name, path) in &spec.outputs {
-                let v = to_json(path).map_err(|e| format!("outputs.{name}: {e}"))?;
-                let Value::String(p) = inst
-                    .vars
-                    .substitute(&v)
-                    .map_err(|e| format!("outputs.{name}: {e}"))?
-                else {
-                    return Err(format!("outputs.{name}: expected a relative path"));
+                let field = || format!("outputs.{name}");
+                let v = to_json(path).map_err(value_in(field()))?;
+                let Value::String(p) = inst.vars.substitute(&v).map_err(value_in(field()))? else {
+                    return Err(PlanError::OutputNotString.in_field(field()));
                 };
                 let rel = std::path::Path::new(&p);
                 if rel.is_absolute()
@@ -468,9 +460,7 @@ fn build_task(
                         .components()
                         .any(|c| matches!(c, std::path::Component::ParentDir))
                 {
-                    return Err(format!(
-                        "outputs.{name}: '{p}' must be a relative path inside the task's output directory"
-                    ));
+                    return Err(PlanError::OutputOutside { path: p }.in_field(field()));
                 }
                 outputs.insert(name.clone(), p);
             }
@@ -481,13 +471,10 @@ fn build_task(
 
     let mut inputs = IndexMap::new();
     for (port, raw) in &spec.inputs {
-        let value = to_json(raw).map_err(|e| format!("inputs.{port}: {e}"))?;
-        let value = inst
-            .vars
-            .substitute(&value)
-            .map_err(|e| format!("inputs.{port}: {e}"))?;
-        let sources =
-            resolve_input(pipeline, &value, lookup).map_err(|e| format!("inputs.{port}: {e}"))?;
+        let field = || format!("inputs.{port}");
+        let value = to_json(raw).map_err(value_in(field()))?;
+        let value = inst.vars.substitute(&value).map_err(value_in(field()))?;
+        let sources = resolve_input(pipeline, &value, lookup).map_err(|e| e.in_field(field()))?;
         inputs.insert(port.clone(), sources);
     }
     if let Action::Kind(kind) = &action {
@@ -509,36 +496,34 @@ fn build_task(
     })
 }
 
-fn check_ports(kind: &dyn StageKind, inputs: &IndexMap<String, Vec<Source>>) -> Result<(), String> {
+fn check_ports(
+    kind: &dyn StageKind,
+    inputs: &IndexMap<String, Vec<Source>>,
+) -> Result<(), PlanError> {
     let ports = kind.inputs();
     for (name, sources) in inputs {
         let Some(port) = ports.iter().find(|p| p.name == name) else {
-            let names: Vec<&str> = ports.iter().map(|p| p.name).collect();
-            return Err(format!(
-                "kind '{}' has no input '{name}'{}; its inputs: {}",
-                kind.name(),
-                nearest(name, names.iter().copied())
-                    .map(|n| format!(" (did you mean '{n}'?)"))
-                    .unwrap_or_default(),
-                names.join(", ")
-            ));
+            return Err(PlanError::UnknownInput {
+                kind: kind.name(),
+                input: name.clone(),
+                known: ports.iter().map(|p| p.name).collect(),
+            });
         };
         if !port.many && sources.len() != 1 {
-            return Err(format!(
-                "input '{name}' of kind '{}' takes exactly one path, but the reference gives {}",
-                kind.name(),
-                sources.len()
-            ));
+            return Err(PlanError::InputTakesOne {
+                kind: kind.name(),
+                input: name.clone(),
+                given: sources.len(),
+            });
         }
     }
     for port in ports.iter().filter(|p| p.required) {
         if !inputs.contains_key(port.name) {
-            return Err(format!(
-                "kind '{}' needs input '{}' ({})",
-                kind.name(),
-                port.name,
-                port.doc
-            ));
+            return Err(PlanError::MissingInput {
+                kind: kind.name(),
+                input: port.name,
+                doc: port.doc,
+            });
         }
     }
     Ok(())
@@ -548,7 +533,7 @@ fn resolve_input(
     pipeline: &Pipeline,
     value: &Value,
     lookup: &Lookup,
-) -> Result<Vec<Source>, String> {
+) -> Result<Vec<Source>, PlanError> {
     match value {
         Value::String(text) => resolve_reference(text, lookup),
         Value::Array(items) => {
@@ -566,58 +551,57 @@ fn resolve_input(
                     .map(|f| {
                         f.as_str()
                             .map(str::to_string)
-                            .ok_or("files: expected a list of paths")
+                            .ok_or(PlanError::FilesNotPaths)
                     })
                     .collect::<Result<_, _>>()?,
-                _ => return Err("expected {file: path} or {files: [paths]}".into()),
+                _ => return Err(PlanError::NotFileForm),
             };
             let mut sources = Vec::new();
             for f in files {
                 let path = pipeline.dir().join(&f);
                 if !path.exists() {
-                    return Err(format!(
-                        "input file {} does not exist (paths are relative to the pipeline file's folder)",
-                        path.display()
-                    ));
+                    return Err(PlanError::MissingFile { path });
                 }
                 sources.push(Source::File(path));
             }
             Ok(sources)
         }
-        other => Err(format!("{other} is not a reference or a file")),
+        value => Err(PlanError::NotReference {
+            value: value.clone(),
+        }),
     }
 }
 
-fn resolve_reference(text: &str, lookup: &Lookup) -> Result<Vec<Source>, String> {
+fn resolve_reference(text: &str, lookup: &Lookup) -> Result<Vec<Source>, PlanError> {
     let Lookup {
         instances,
         by_stage,
         disabled,
         ..
     } = lookup;
-    let r = Reference::parse(text)?;
+    let r = Reference::parse(text).map_err(PlanError::BadReference)?;
     if disabled.contains(&r.stage.as_str()) {
-        return Err(format!(
-            "'{text}': stage '{}' is switched off by its 'when'",
-            r.stage
-        ));
+        return Err(PlanError::DisabledStage {
+            reference: text.to_string(),
+            stage: r.stage,
+        });
     }
     let Some(candidates) = by_stage.get(r.stage.as_str()) else {
-        return Err(format!(
-            "'{text}': no stage '{}'{}",
-            r.stage,
-            nearest(&r.stage, by_stage.keys().copied())
-                .map(|n| format!(" (did you mean '{n}'?)"))
-                .unwrap_or_default()
-        ));
+        return Err(PlanError::UnknownStage {
+            reference: text.to_string(),
+            stage: r.stage,
+            known: by_stage.keys().map(|s| s.to_string()).collect(),
+        });
     };
     let chosen: Vec<usize> = match &r.selector {
         None => {
             if candidates.len() > 1 {
-                return Err(format!(
-                    "'{text}': stage '{}' has {} instances; use {}[*].{} for all of them or {}[axis=value].{} for some",
-                    r.stage, candidates.len(), r.stage, r.output, r.stage, r.output
-                ));
+                return Err(PlanError::AmbiguousReference {
+                    reference: text.to_string(),
+                    stage: r.stage,
+                    output: r.output,
+                    instances: candidates.len(),
+                });
             }
             candidates.clone()
         }
@@ -625,20 +609,16 @@ fn resolve_reference(text: &str, lookup: &Lookup) -> Result<Vec<Source>, String>
         Some(Selector::Where(pairs)) => {
             for (axis, _) in pairs {
                 if !instances[candidates[0]].axes.iter().any(|(a, _)| a == axis) {
-                    let axes: Vec<&str> = instances[candidates[0]]
-                        .axes
-                        .iter()
-                        .map(|(a, _)| a.as_str())
-                        .collect();
-                    return Err(format!(
-                        "'{text}': stage '{}' has no matrix axis '{axis}' (axes: {})",
-                        r.stage,
-                        if axes.is_empty() {
-                            "none".into()
-                        } else {
-                            axes.join(", ")
-                        }
-                    ));
+                    return Err(PlanError::UnknownAxis {
+                        reference: text.to_string(),
+                        stage: r.stage,
+                        axis: axis.clone(),
+                        axes: instances[candidates[0]]
+                            .axes
+                            .iter()
+                            .map(|(a, _)| a.clone())
+                            .collect(),
+                    });
                 }
             }
             let (first_axis, first_value) = &pairs[0];
@@ -655,10 +635,10 @@ fn resolve_reference(text: &str, lookup: &Lookup) -> Result<Vec<Source>, String>
                 })
                 .collect();
             if chosen.is_empty() {
-                return Err(format!(
-                    "'{text}': no instance of stage '{}' matches",
-                    r.stage
-                ));
+                return Err(PlanError::NoMatchingInstance {
+                    reference: text.to_string(),
+                    stage: r.stage,
+                });
             }
             chosen
         }
@@ -673,23 +653,19 @@ fn resolve_reference(text: &str, lookup: &Lookup) -> Result<Vec<Source>, String>
         .collect())
 }
 
-fn check_upstream_outputs(tasks: &[Task]) -> Result<(), String> {
+fn check_upstream_outputs(tasks: &[Task]) -> Result<(), PlanError> {
     for t in tasks {
         for (port, sources) in &t.inputs {
             for s in sources {
                 if let Source::Task { task, output } = s {
                     let up = &tasks[*task];
                     if !up.outputs.contains_key(output) {
-                        let names: Vec<&str> = up.outputs.keys().map(String::as_str).collect();
-                        return Err(format!(
-                            "stage '{}': inputs.{port}: stage '{}' has no output '{output}'{}; its outputs: {}",
-                            t.stage,
-                            up.stage,
-                            nearest(output, names.iter().copied())
-                                .map(|n| format!(" (did you mean '{n}'?)"))
-                                .unwrap_or_default(),
-                            if names.is_empty() { "none".to_string() } else { names.join(", ") }
-                        ));
+                        let error = PlanError::UnknownOutput {
+                            stage: up.stage.clone(),
+                            output: output.clone(),
+                            known: up.outputs.keys().cloned().collect(),
+                        };
+                        return Err(error.in_field(format!("inputs.{port}")).in_stage(&t.stage));
                     }
                 }
             }
@@ -726,7 +702,7 @@ fn stable_topological_order(graph: &DiGraph<usize, ()>) -> Option<Vec<usize>> {
 }
 
 /// Describes one cycle of the graph as `a -> b -> a` in stage names.
-fn describe_cycle(graph: &DiGraph<usize, ()>, tasks: &[Task]) -> String {
+fn describe_cycle(graph: &DiGraph<usize, ()>, tasks: &[Task]) -> PlanError {
     for scc in petgraph::algo::tarjan_scc(graph) {
         let is_cycle = scc.len() > 1 || graph.contains_edge(scc[0], scc[0]);
         if !is_cycle {
@@ -753,10 +729,10 @@ fn describe_cycle(graph: &DiGraph<usize, ()>, tasks: &[Task]) -> String {
             }
         }
         path.push(start);
-        let names: Vec<&str> = path.iter().map(|n| tasks[graph[*n]].id.as_str()).collect();
-        return format!("the stages form a cycle: {}", names.join(" -> "));
+        let path = path.iter().map(|n| tasks[graph[*n]].id.clone()).collect();
+        return PlanError::Cycle { path };
     }
-    "the stages form a cycle".to_string()
+    PlanError::Cycle { path: Vec::new() }
 }
 
 /// Puts tasks in topological `order` and rebuilds the graph with the new indices.
@@ -809,9 +785,8 @@ fn components(
     tasks: &[Task],
     i: usize,
     seed: u64,
-    pipeline: &Pipeline,
     memo: &mut DigestMemo,
-) -> Result<Value, PipeError> {
+) -> Result<Value, PlanError> {
     let t = &tasks[i];
     let mut inputs = BTreeMap::new();
     for (port, sources) in &t.inputs {
@@ -821,13 +796,8 @@ fn components(
                 Source::Task { task, output } => format!("task:{}:{output}", tasks[*task].key),
                 Source::File(path) => format!(
                     "file:{}",
-                    memo.digest(path).map_err(|e| {
-                        PipeError::env(format!(
-                            "{}: stage '{}': {e}",
-                            pipeline.path.display(),
-                            t.stage
-                        ))
-                    })?
+                    memo.digest(path)
+                        .map_err(|e| PlanError::Digest(e).in_stage(&t.stage))?
                 ),
             });
         }
