@@ -148,7 +148,7 @@ struct Instance {
 /// from (stage, axis) to each axis value's instances, built on first use so a `stage[axis=v]`
 /// selector costs a hash look-up instead of a scan of the stage's instances.
 struct Lookup<'a> {
-    instances: &'a [Instance],
+    instances: Vec<Instance>,
     by_stage: HashMap<&'a str, Vec<usize>>,
     disabled: Vec<&'a str>,
     axis_index: RefCell<HashMap<(String, String), Rc<InstancesByValue>>>,
@@ -179,27 +179,52 @@ impl Lookup<'_> {
 }
 
 /// Plans `pipeline`: resolves variables, expands matrices, resolves references, orders the tasks and
-/// computes their keys (digesting external files through `memo`).
+/// computes their keys (digesting external files through `memo`). Every error is a
+/// [`PlanError::InFile`] naming the pipeline file.
 pub fn plan(
     pipeline: Pipeline,
     options: &PlanOptions,
     memo: &mut DigestMemo,
 ) -> Result<Plan, PlanError> {
     let file = pipeline.path.clone();
-    let in_file = |e: PlanError| e.in_file(&file);
-    let vars = resolve_vars(&pipeline, options).map_err(in_file)?;
+    plan_steps(pipeline, options, memo).map_err(|e| e.in_file(file))
+}
 
-    // 1. Expand every stage into instances.
+/// [`plan`], step by step, with errors not yet placed in the file.
+fn plan_steps(
+    pipeline: Pipeline,
+    options: &PlanOptions,
+    memo: &mut DigestMemo,
+) -> Result<Plan, PlanError> {
+    let vars = resolve_vars(&pipeline, options)?;
+    let tasks = {
+        let lookup = expand_stages(&pipeline, &vars)?;
+        build_tasks(&pipeline, &lookup)?
+    };
+    check_upstream_outputs(&tasks)?;
+    let (mut tasks, graph) = order_tasks(tasks)?;
+    compute_keys(&mut tasks, pipeline.seed, memo)?;
+    let priority = priorities(&graph, tasks.len());
+    Ok(Plan {
+        pipeline,
+        tasks,
+        graph,
+        priority,
+    })
+}
+
+/// Step 1: expands every stage its `when` leaves on into its matrix's instances, each with the
+/// variables its axis values set, and notes the stages switched off.
+fn expand_stages<'a>(pipeline: &'a Pipeline, vars: &Vars) -> Result<Lookup<'a>, PlanError> {
     let mut instances: Vec<Instance> = Vec::new();
     let mut by_stage: HashMap<&str, Vec<usize>> = HashMap::new();
     let mut disabled = Vec::new();
     for (name, spec) in &pipeline.stages {
-        if !enabled(spec, &vars).map_err(|e| in_file(e.in_field("when").in_stage(name)))? {
+        if !enabled(spec, vars).map_err(|e| e.in_field("when").in_stage(name))? {
             disabled.push(name.as_str());
             continue;
         }
-        let axes =
-            expand_matrix(spec, &vars).map_err(|e| in_file(e.in_field("matrix").in_stage(name)))?;
+        let axes = expand_matrix(spec, vars).map_err(|e| e.in_field("matrix").in_stage(name))?;
         for assignment in axes {
             let mut v = vars.clone();
             for (axis, value) in &assignment {
@@ -216,25 +241,47 @@ pub fn plan(
             });
         }
     }
-
-    // 2. Build each task: params, action, outputs, inputs.
-    let lookup = Lookup {
-        instances: &instances,
+    Ok(Lookup {
+        instances,
         by_stage,
         disabled,
         axis_index: RefCell::default(),
-    };
-    let mut tasks: Vec<Task> = Vec::with_capacity(instances.len());
-    for inst in &instances {
+    })
+}
+
+/// Step 2: builds each instance's task (params, action, outputs, inputs), in instance order, so
+/// task indices equal instance indices.
+fn build_tasks(pipeline: &Pipeline, lookup: &Lookup) -> Result<Vec<Task>, PlanError> {
+    let mut tasks: Vec<Task> = Vec::with_capacity(lookup.instances.len());
+    for inst in &lookup.instances {
         let spec = &pipeline.stages[&inst.stage];
-        let task = build_task(&pipeline, spec, inst, &lookup)
-            .map_err(|e| in_file(e.in_stage(&inst.stage)))?;
+        let task = build_task(pipeline, spec, inst, lookup).map_err(|e| e.in_stage(&inst.stage))?;
         tasks.push(task);
     }
-    drop(lookup);
-    check_upstream_outputs(&tasks).map_err(in_file)?;
+    Ok(tasks)
+}
 
-    // 3. Graph and topological order.
+/// Step 3: puts the tasks in a stable topological order and returns them with their graph, whose
+/// node weights are the new indices; an error describes a cycle.
+fn order_tasks(tasks: Vec<Task>) -> Result<(Vec<Task>, DiGraph<usize, ()>), PlanError> {
+    let graph = task_graph(&tasks);
+    let order = stable_topological_order(&graph).ok_or_else(|| describe_cycle(&graph, &tasks))?;
+    Ok(reorder(tasks, &order))
+}
+
+/// Step 4: computes each task's key and what it is computed from, in topological order so every
+/// upstream key is known first.
+fn compute_keys(tasks: &mut [Task], seed: u64, memo: &mut DigestMemo) -> Result<(), PlanError> {
+    for i in 0..tasks.len() {
+        let components = components(tasks, i, seed, memo)?;
+        tasks[i].key = key::key_of(&components);
+        tasks[i].components = components;
+    }
+    Ok(())
+}
+
+/// One node per task (weight = its index) and one edge from each task it reads to it.
+fn task_graph(tasks: &[Task]) -> DiGraph<usize, ()> {
     let mut graph = DiGraph::<usize, ()>::with_capacity(tasks.len(), tasks.len());
     for i in 0..tasks.len() {
         graph.add_node(i);
@@ -244,24 +291,7 @@ pub fn plan(
             graph.add_edge(NodeIndex::new(up), NodeIndex::new(i), ());
         }
     }
-    let order =
-        stable_topological_order(&graph).ok_or_else(|| in_file(describe_cycle(&graph, &tasks)))?;
-    let (tasks, graph) = reorder(tasks, &order);
-
-    // 4. Keys, in topological order.
-    let mut tasks = tasks;
-    for i in 0..tasks.len() {
-        let components = components(&tasks, i, pipeline.seed, memo).map_err(in_file)?;
-        tasks[i].key = key::key_of(&components);
-        tasks[i].components = components;
-    }
-    let priority = priorities(&graph, tasks.len());
-    Ok(Plan {
-        pipeline,
-        tasks,
-        graph,
-        priority,
-    })
+    graph
 }
 
 fn resolve_vars(pipeline: &Pipeline, options: &PlanOptions) -> Result<Vars, PlanError> {
@@ -746,11 +776,7 @@ fn reorder(tasks: Vec<Task>, order: &[usize]) -> (Vec<Task>, DiGraph<usize, ()>)
         .iter()
         .map(|&old| slots[old].take().expect("each task once"))
         .collect();
-    let mut graph = DiGraph::<usize, ()>::with_capacity(out.len(), out.len());
-    for i in 0..out.len() {
-        graph.add_node(i);
-    }
-    for (i, t) in out.iter_mut().enumerate() {
+    for t in &mut out {
         for sources in t.inputs.values_mut() {
             for s in sources.iter_mut() {
                 if let Source::Task { task, .. } = s {
@@ -758,10 +784,8 @@ fn reorder(tasks: Vec<Task>, order: &[usize]) -> (Vec<Task>, DiGraph<usize, ()>)
                 }
             }
         }
-        for up in upstream_tasks(t) {
-            graph.add_edge(NodeIndex::new(up), NodeIndex::new(i), ());
-        }
     }
+    let graph = task_graph(&out);
     (out, graph)
 }
 
