@@ -415,103 +415,25 @@ pub fn axis_value(v: &Value) -> String {
     }
 }
 
+/// Builds an instance's task: params, action and outputs, inputs (the key comes later).
 fn build_task(
     pipeline: &Pipeline,
     spec: &StageSpec,
     inst: &Instance,
     lookup: &Lookup,
 ) -> Result<Task, PlanError> {
-    let id = if inst.axes.is_empty() {
-        inst.stage.clone()
-    } else {
-        let parts: Vec<String> = inst
-            .axes
-            .iter()
-            .map(|(a, v)| format!("{a}={}", axis_value(v)))
-            .collect();
-        format!("{}[{}]", inst.stage, parts.join(","))
-    };
-    let raw_params =
-        to_json(&serde_yaml::Value::Mapping(spec.params.clone())).map_err(value_in("params"))?;
-    let mut params = inst
-        .vars
-        .substitute(&raw_params)
-        .map_err(value_in("params"))?;
-    if let Value::Object(map) = &mut params {
-        for (axis, value) in &inst.axes {
-            map.entry(axis.clone()).or_insert_with(|| value.clone());
-        }
-    }
-
-    let (action, outputs, requires_gpu) = match (&spec.kind, &spec.cmd) {
-        (Some(kind_name), _) => {
-            let kind =
-                pipe_stages::registry::find(kind_name).ok_or_else(|| PlanError::UnknownKind {
-                    name: kind_name.clone(),
-                    known: pipe_stages::registry::all()
-                        .iter()
-                        .map(|k| k.name())
-                        .collect(),
-                })?;
-            kind.check(&params).map_err(|error| PlanError::KindParams {
-                kind: kind_name.clone(),
-                error,
-            })?;
-            let outputs = kind
-                .outputs()
-                .iter()
-                .map(|p| (p.name.to_string(), p.path.to_string()))
-                .collect();
-            (Action::Kind(kind), outputs, kind.requires_gpu(&params))
-        }
-        (None, Some(argv)) => {
-            let mut args = Vec::with_capacity(argv.len());
-            for a in argv {
-                let v = to_json(a).map_err(value_in("cmd"))?;
-                let v = inst.vars.substitute(&v).map_err(value_in("cmd"))?;
-                match v {
-                    Value::String(s) => args.push(s),
-                    Value::Number(n) => args.push(n.to_string()),
-                    Value::Bool(b) => args.push(b.to_string()),
-                    Value::Array(items) => args.extend(items.iter().map(axis_value)),
-                    value => return Err(PlanError::CmdArgument { value }.in_field("cmd")),
-                }
-            }
-            let mut outputs = IndexMap::new();
-            for (name, path) in &spec.outputs {
-                let field = || format!("outputs.{name}");
-                let v = to_json(path).map_err(value_in(field()))?;
-                let Value::String(p) = inst.vars.substitute(&v).map_err(value_in(field()))? else {
-                    return Err(PlanError::OutputNotString.in_field(field()));
-                };
-                let rel = std::path::Path::new(&p);
-                if rel.is_absolute()
-                    || rel
-                        .components()
-                        .any(|c| matches!(c, std::path::Component::ParentDir))
-                {
-                    return Err(PlanError::OutputOutside { path: p }.in_field(field()));
-                }
-                outputs.insert(name.clone(), p);
-            }
-            (Action::Cmd(args), outputs, false)
-        }
-        (None, None) => unreachable!("validated when the pipeline was read"),
-    };
-
-    let mut inputs = IndexMap::new();
-    for (port, raw) in &spec.inputs {
-        let field = || format!("inputs.{port}");
-        let value = to_json(raw).map_err(value_in(field()))?;
-        let value = inst.vars.substitute(&value).map_err(value_in(field()))?;
-        let sources = resolve_input(pipeline, &value, lookup).map_err(|e| e.in_field(field()))?;
-        inputs.insert(port.clone(), sources);
-    }
+    let params = task_params(spec, inst)?;
+    let TaskAction {
+        action,
+        outputs,
+        requires_gpu,
+    } = task_action(spec, inst, &params)?;
+    let inputs = task_inputs(pipeline, spec, inst, lookup)?;
     if let Action::Kind(kind) = &action {
         check_ports(*kind, &inputs)?;
     }
     Ok(Task {
-        id,
+        id: task_id(inst),
         stage: inst.stage.clone(),
         axes: inst.axes.clone(),
         action,
@@ -526,6 +448,143 @@ fn build_task(
     })
 }
 
+/// `stage`, or `stage[axis=value,...]` for a matrix instance.
+fn task_id(inst: &Instance) -> String {
+    if inst.axes.is_empty() {
+        return inst.stage.clone();
+    }
+    let parts: Vec<String> = inst
+        .axes
+        .iter()
+        .map(|(a, v)| format!("{a}={}", axis_value(v)))
+        .collect();
+    format!("{}[{}]", inst.stage, parts.join(","))
+}
+
+/// The stage's params with the instance's variables substituted and its axis values merged in
+/// (a param of the same name wins).
+fn task_params(spec: &StageSpec, inst: &Instance) -> Result<Value, PlanError> {
+    let raw_params =
+        to_json(&serde_yaml::Value::Mapping(spec.params.clone())).map_err(value_in("params"))?;
+    let mut params = inst
+        .vars
+        .substitute(&raw_params)
+        .map_err(value_in("params"))?;
+    if let Value::Object(map) = &mut params {
+        for (axis, value) in &inst.axes {
+            map.entry(axis.clone()).or_insert_with(|| value.clone());
+        }
+    }
+    Ok(params)
+}
+
+/// What a task runs, the outputs it writes, and whether it needs a GPU.
+struct TaskAction {
+    action: Action,
+    outputs: IndexMap<String, String>,
+    requires_gpu: bool,
+}
+
+/// The stage's built-in kind (which checks `params` and names the outputs) or its command.
+fn task_action(spec: &StageSpec, inst: &Instance, params: &Value) -> Result<TaskAction, PlanError> {
+    match (&spec.kind, &spec.cmd) {
+        (Some(kind_name), _) => {
+            let kind = find_kind(kind_name)?;
+            kind.check(params).map_err(|error| PlanError::KindParams {
+                kind: kind_name.clone(),
+                error,
+            })?;
+            let outputs = kind
+                .outputs()
+                .iter()
+                .map(|p| (p.name.to_string(), p.path.to_string()))
+                .collect();
+            Ok(TaskAction {
+                action: Action::Kind(kind),
+                outputs,
+                requires_gpu: kind.requires_gpu(params),
+            })
+        }
+        (None, Some(argv)) => Ok(TaskAction {
+            action: Action::Cmd(cmd_args(argv, &inst.vars)?),
+            outputs: cmd_outputs(spec, &inst.vars)?,
+            requires_gpu: false,
+        }),
+        (None, None) => unreachable!("validated when the pipeline was read"),
+    }
+}
+
+/// The built-in stage kind called `name`: the one place planning looks kinds up.
+fn find_kind(name: &str) -> Result<&'static dyn StageKind, PlanError> {
+    pipe_stages::registry::find(name).ok_or_else(|| PlanError::UnknownKind {
+        name: name.to_string(),
+        known: pipe_stages::registry::all()
+            .iter()
+            .map(|k| k.name())
+            .collect(),
+    })
+}
+
+/// A command's argv after substitution; a list value becomes one argument per item.
+fn cmd_args(argv: &[serde_yaml::Value], vars: &Vars) -> Result<Vec<String>, PlanError> {
+    let mut args = Vec::with_capacity(argv.len());
+    for a in argv {
+        let v = to_json(a).map_err(value_in("cmd"))?;
+        let v = vars.substitute(&v).map_err(value_in("cmd"))?;
+        match v {
+            Value::String(s) => args.push(s),
+            Value::Number(n) => args.push(n.to_string()),
+            Value::Bool(b) => args.push(b.to_string()),
+            Value::Array(items) => args.extend(items.iter().map(axis_value)),
+            value => return Err(PlanError::CmdArgument { value }.in_field("cmd")),
+        }
+    }
+    Ok(args)
+}
+
+/// A command stage's outputs: each a path after substitution, relative and inside the task's
+/// output directory.
+fn cmd_outputs(spec: &StageSpec, vars: &Vars) -> Result<IndexMap<String, String>, PlanError> {
+    let mut outputs = IndexMap::new();
+    for (name, path) in &spec.outputs {
+        let field = || format!("outputs.{name}");
+        let v = to_json(path).map_err(value_in(field()))?;
+        let Value::String(p) = vars.substitute(&v).map_err(value_in(field()))? else {
+            return Err(PlanError::OutputNotString.in_field(field()));
+        };
+        let rel = std::path::Path::new(&p);
+        if rel.is_absolute()
+            || rel
+                .components()
+                .any(|c| matches!(c, std::path::Component::ParentDir))
+        {
+            return Err(PlanError::OutputOutside { path: p }.in_field(field()));
+        }
+        outputs.insert(name.clone(), p);
+    }
+    Ok(outputs)
+}
+
+/// The stage's inputs, each resolved to its sources after substitution.
+fn task_inputs(
+    pipeline: &Pipeline,
+    spec: &StageSpec,
+    inst: &Instance,
+    lookup: &Lookup,
+) -> Result<IndexMap<String, Vec<Source>>, PlanError> {
+    let mut inputs = IndexMap::new();
+    for (port, raw) in &spec.inputs {
+        let field = || format!("inputs.{port}");
+        let value = to_json(raw).map_err(value_in(field()))?;
+        let value = inst.vars.substitute(&value).map_err(value_in(field()))?;
+        let sources = resolve_input(pipeline, &value, lookup).map_err(|e| e.in_field(field()))?;
+        inputs.insert(port.clone(), sources);
+    }
+    Ok(inputs)
+}
+
+/// Checks a kind's inputs: each one given is one of its ports, takes as many paths as the port
+/// does, and each required port is given.
 fn check_ports(
     kind: &dyn StageKind,
     inputs: &IndexMap<String, Vec<Source>>,
