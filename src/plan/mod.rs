@@ -139,8 +139,11 @@ impl Plan {
 
 /// A stage instance before its inputs are resolved.
 struct Instance {
+    /// The stage it comes from.
     stage: String,
+    /// Its matrix values, in axis order.
     axes: Vec<(String, Value)>,
+    /// The pipeline's variables with its axis values set.
     vars: Vars,
 }
 
@@ -148,9 +151,13 @@ struct Instance {
 /// from (stage, axis) to each axis value's instances, built on first use so a `stage[axis=v]`
 /// selector costs a hash look-up instead of a scan of the stage's instances.
 struct Lookup<'a> {
+    /// Every instance, stage by stage in file order, each stage's in matrix order.
     instances: Vec<Instance>,
+    /// Each switched-on stage's instances (indices into `instances`).
     by_stage: HashMap<&'a str, Vec<usize>>,
+    /// The stages their `when` switches off.
     disabled: Vec<&'a str>,
+    /// (stage, axis) to the instances of each of the axis's values, filled on first use.
     axis_index: RefCell<HashMap<(String, String), Rc<InstancesByValue>>>,
 }
 
@@ -294,6 +301,7 @@ fn task_graph(tasks: &[Task]) -> DiGraph<usize, ()> {
     graph
 }
 
+/// The pipeline's variables, with the `--profile`'s overlaid and then each `--set`.
 fn resolve_vars(pipeline: &Pipeline, options: &PlanOptions) -> Result<Vars, PlanError> {
     let base =
         to_json(&serde_yaml::Value::Mapping(pipeline.vars.clone())).map_err(value_in("vars"))?;
@@ -480,8 +488,11 @@ fn task_params(spec: &StageSpec, inst: &Instance) -> Result<Value, PlanError> {
 
 /// What a task runs, the outputs it writes, and whether it needs a GPU.
 struct TaskAction {
+    /// The kind or command.
     action: Action,
+    /// Output name to its path relative to the task's output directory.
     outputs: IndexMap<String, String>,
+    /// Whether it cannot run without a GPU.
     requires_gpu: bool,
 }
 
@@ -618,6 +629,8 @@ fn check_ports(
     Ok(())
 }
 
+/// An input's sources: a reference's upstream outputs, a list's items' sources in order, or
+/// `{file: path}` / `{files: [paths]}` relative to the pipeline file's folder, which must exist.
 fn resolve_input(
     pipeline: &Pipeline,
     value: &Value,
@@ -661,12 +674,10 @@ fn resolve_input(
     }
 }
 
+/// The outputs a reference `text` names, one source per chosen instance of its stage.
 fn resolve_reference(text: &str, lookup: &Lookup) -> Result<Vec<Source>, PlanError> {
     let Lookup {
-        instances,
-        by_stage,
-        disabled,
-        ..
+        by_stage, disabled, ..
     } = lookup;
     let r = Reference::parse(text).map_err(PlanError::BadReference)?;
     if disabled.contains(&r.stage.as_str()) {
@@ -695,42 +706,7 @@ fn resolve_reference(text: &str, lookup: &Lookup) -> Result<Vec<Source>, PlanErr
             candidates.clone()
         }
         Some(Selector::All) => candidates.clone(),
-        Some(Selector::Where(pairs)) => {
-            for (axis, _) in pairs {
-                if !instances[candidates[0]].axes.iter().any(|(a, _)| a == axis) {
-                    return Err(PlanError::UnknownAxis {
-                        reference: text.to_string(),
-                        stage: r.stage,
-                        axis: axis.clone(),
-                        axes: instances[candidates[0]]
-                            .axes
-                            .iter()
-                            .map(|(a, _)| a.clone())
-                            .collect(),
-                    });
-                }
-            }
-            let (first_axis, first_value) = &pairs[0];
-            let chosen: Vec<usize> = lookup
-                .with_axis(&r.stage, candidates, first_axis, first_value)
-                .into_iter()
-                .filter(|&i| {
-                    pairs[1..].iter().all(|(axis, want)| {
-                        instances[i]
-                            .axes
-                            .iter()
-                            .any(|(a, v)| a == axis && axis_value(v) == *want)
-                    })
-                })
-                .collect();
-            if chosen.is_empty() {
-                return Err(PlanError::NoMatchingInstance {
-                    reference: text.to_string(),
-                    stage: r.stage,
-                });
-            }
-            chosen
-        }
+        Some(Selector::Where(pairs)) => select_where(text, &r.stage, pairs, candidates, lookup)?,
     };
     // Instance indices equal task indices until the topological reorder, which remaps them.
     Ok(chosen
@@ -742,6 +718,53 @@ fn resolve_reference(text: &str, lookup: &Lookup) -> Result<Vec<Source>, PlanErr
         .collect())
 }
 
+/// The instances of `stage` (which has `candidates`) whose axes have the values of `pairs`, in
+/// matrix order; `reference` is the reference's text, for the errors.
+fn select_where(
+    reference: &str,
+    stage: &str,
+    pairs: &[(String, String)],
+    candidates: &[usize],
+    lookup: &Lookup,
+) -> Result<Vec<usize>, PlanError> {
+    let instances = &lookup.instances;
+    for (axis, _) in pairs {
+        if !instances[candidates[0]].axes.iter().any(|(a, _)| a == axis) {
+            return Err(PlanError::UnknownAxis {
+                reference: reference.to_string(),
+                stage: stage.to_string(),
+                axis: axis.clone(),
+                axes: instances[candidates[0]]
+                    .axes
+                    .iter()
+                    .map(|(a, _)| a.clone())
+                    .collect(),
+            });
+        }
+    }
+    let (first_axis, first_value) = &pairs[0];
+    let chosen: Vec<usize> = lookup
+        .with_axis(stage, candidates, first_axis, first_value)
+        .into_iter()
+        .filter(|&i| {
+            pairs[1..].iter().all(|(axis, want)| {
+                instances[i]
+                    .axes
+                    .iter()
+                    .any(|(a, v)| a == axis && axis_value(v) == *want)
+            })
+        })
+        .collect();
+    if chosen.is_empty() {
+        return Err(PlanError::NoMatchingInstance {
+            reference: reference.to_string(),
+            stage: stage.to_string(),
+        });
+    }
+    Ok(chosen)
+}
+
+/// Checks that every output a task reads is one its upstream task writes.
 fn check_upstream_outputs(tasks: &[Task]) -> Result<(), PlanError> {
     for t in tasks {
         for (port, sources) in &t.inputs {
@@ -903,6 +926,8 @@ fn components(
     Ok(c)
 }
 
+/// Each task's priority: the number of tasks on the longest path from it to a sink, itself
+/// included (the tasks are in topological order).
 fn priorities(graph: &DiGraph<usize, ()>, n: usize) -> Vec<usize> {
     let mut prio = vec![1usize; n];
     for i in (0..n).rev() {
