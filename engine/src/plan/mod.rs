@@ -1,6 +1,7 @@
 //! Planning: variables, matrix expansion and references turn a pipeline into a task graph with keys.
 
 mod dag;
+mod error;
 mod reference;
 
 use std::cell::RefCell;
@@ -13,10 +14,11 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use pipe_kind::Kind;
 use serde_json::{json, Value};
 
-use crate::error::PipeError;
 use crate::key::{self, DigestMemo, FORMAT_VERSION};
-use crate::spec::{nearest, to_json, Pipeline, Resources, StageSpec, Vars};
+use crate::spec::{to_json, Pipeline, Resources, StageSpec, Vars};
 pub use dag::{render as render_dag, DagFormat};
+use error::value_in;
+pub use error::PlanError;
 pub use reference::{Reference, Selector};
 
 /// What a task runs.
@@ -137,8 +139,11 @@ impl Plan {
 
 /// A stage instance before its inputs are resolved.
 struct Instance {
+    /// The stage it comes from.
     stage: String,
+    /// Its matrix values, in axis order.
     axes: Vec<(String, Value)>,
+    /// The pipeline's variables with its axis values set.
     vars: Vars,
 }
 
@@ -146,9 +151,13 @@ struct Instance {
 /// from (stage, axis) to each axis value's instances, built on first use so a `stage[axis=v]`
 /// selector costs a hash look-up instead of a scan of the stage's instances.
 struct Lookup<'a> {
-    instances: &'a [Instance],
+    /// Every instance, stage by stage in file order, each stage's in matrix order.
+    instances: Vec<Instance>,
+    /// Each switched-on stage's instances (indices into `instances`).
     by_stage: HashMap<&'a str, Vec<usize>>,
+    /// The stages their `when` switches off.
     disabled: Vec<&'a str>,
+    /// (stage, axis) to the instances of each of the axis's values, filled on first use.
     axis_index: RefCell<HashMap<(String, String), Rc<InstancesByValue>>>,
 }
 
@@ -177,27 +186,52 @@ impl Lookup<'_> {
 }
 
 /// Plans `pipeline`: resolves variables, expands matrices, resolves references, orders the tasks and
-/// computes their keys (digesting external files through `memo`).
+/// computes their keys (digesting external files through `memo`). Every error is a
+/// [`PlanError::InFile`] naming the pipeline file.
 pub fn plan(
     pipeline: Pipeline,
     options: &PlanOptions,
     memo: &mut DigestMemo,
-) -> Result<Plan, PipeError> {
-    let file = pipeline.path.display().to_string();
-    let invalid = |msg: String| PipeError::invalid(format!("{file}: {msg}"));
-    let vars = resolve_vars(&pipeline, options).map_err(invalid)?;
+) -> Result<Plan, PlanError> {
+    let file = pipeline.path.clone();
+    plan_steps(pipeline, options, memo).map_err(|e| e.in_file(file))
+}
 
-    // 1. Expand every stage into instances.
+/// [`plan`], step by step, with errors not yet placed in the file.
+fn plan_steps(
+    pipeline: Pipeline,
+    options: &PlanOptions,
+    memo: &mut DigestMemo,
+) -> Result<Plan, PlanError> {
+    let vars = resolve_vars(&pipeline, options)?;
+    let tasks = {
+        let lookup = expand_stages(&pipeline, &vars)?;
+        build_tasks(&pipeline, &lookup)?
+    };
+    check_upstream_outputs(&tasks)?;
+    let (mut tasks, graph) = order_tasks(tasks)?;
+    compute_keys(&mut tasks, pipeline.seed, memo)?;
+    let priority = priorities(&graph, tasks.len());
+    Ok(Plan {
+        pipeline,
+        tasks,
+        graph,
+        priority,
+    })
+}
+
+/// Step 1: expands every stage its `when` leaves on into its matrix's instances, each with the
+/// variables its axis values set, and notes the stages switched off.
+fn expand_stages<'a>(pipeline: &'a Pipeline, vars: &Vars) -> Result<Lookup<'a>, PlanError> {
     let mut instances: Vec<Instance> = Vec::new();
     let mut by_stage: HashMap<&str, Vec<usize>> = HashMap::new();
     let mut disabled = Vec::new();
     for (name, spec) in &pipeline.stages {
-        if !enabled(spec, &vars).map_err(|m| invalid(format!("stage '{name}': when: {m}")))? {
+        if !enabled(spec, vars).map_err(|e| e.in_field("when").in_stage(name))? {
             disabled.push(name.as_str());
             continue;
         }
-        let axes = expand_matrix(spec, &vars)
-            .map_err(|m| invalid(format!("stage '{name}': matrix: {m}")))?;
+        let axes = expand_matrix(spec, vars).map_err(|e| e.in_field("matrix").in_stage(name))?;
         for assignment in axes {
             let mut v = vars.clone();
             for (axis, value) in &assignment {
@@ -214,25 +248,47 @@ pub fn plan(
             });
         }
     }
-
-    // 2. Build each task: params, action, outputs, inputs.
-    let lookup = Lookup {
-        instances: &instances,
+    Ok(Lookup {
+        instances,
         by_stage,
         disabled,
         axis_index: RefCell::default(),
-    };
-    let mut tasks: Vec<Task> = Vec::with_capacity(instances.len());
-    for inst in &instances {
+    })
+}
+
+/// Step 2: builds each instance's task (params, action, outputs, inputs), in instance order, so
+/// task indices equal instance indices.
+fn build_tasks(pipeline: &Pipeline, lookup: &Lookup) -> Result<Vec<Task>, PlanError> {
+    let mut tasks: Vec<Task> = Vec::with_capacity(lookup.instances.len());
+    for inst in &lookup.instances {
         let spec = &pipeline.stages[&inst.stage];
-        let task = build_task(&pipeline, spec, inst, &lookup)
-            .map_err(|m| invalid(format!("stage '{}': {m}", inst.stage)))?;
+        let task = build_task(pipeline, spec, inst, lookup).map_err(|e| e.in_stage(&inst.stage))?;
         tasks.push(task);
     }
-    drop(lookup);
-    check_upstream_outputs(&tasks).map_err(invalid)?;
+    Ok(tasks)
+}
 
-    // 3. Graph and topological order.
+/// Step 3: puts the tasks in a stable topological order and returns them with their graph, whose
+/// node weights are the new indices; an error describes a cycle.
+fn order_tasks(tasks: Vec<Task>) -> Result<(Vec<Task>, DiGraph<usize, ()>), PlanError> {
+    let graph = task_graph(&tasks);
+    let order = stable_topological_order(&graph).ok_or_else(|| describe_cycle(&graph, &tasks))?;
+    Ok(reorder(tasks, &order))
+}
+
+/// Step 4: computes each task's key and what it is computed from, in topological order so every
+/// upstream key is known first.
+fn compute_keys(tasks: &mut [Task], seed: u64, memo: &mut DigestMemo) -> Result<(), PlanError> {
+    for i in 0..tasks.len() {
+        let components = components(tasks, i, seed, memo)?;
+        tasks[i].key = key::key_of(&components);
+        tasks[i].components = components;
+    }
+    Ok(())
+}
+
+/// One node per task (weight = its index) and one edge from each task it reads to it.
+fn task_graph(tasks: &[Task]) -> DiGraph<usize, ()> {
     let mut graph = DiGraph::<usize, ()>::with_capacity(tasks.len(), tasks.len());
     for i in 0..tasks.len() {
         graph.add_node(i);
@@ -242,47 +298,24 @@ pub fn plan(
             graph.add_edge(NodeIndex::new(up), NodeIndex::new(i), ());
         }
     }
-    let order =
-        stable_topological_order(&graph).ok_or_else(|| invalid(describe_cycle(&graph, &tasks)))?;
-    let (tasks, graph) = reorder(tasks, &order);
-
-    // 4. Keys, in topological order.
-    let mut tasks = tasks;
-    for i in 0..tasks.len() {
-        let components = components(&tasks, i, pipeline.seed, &pipeline, memo)?;
-        tasks[i].key = key::key_of(&components);
-        tasks[i].components = components;
-    }
-    let priority = priorities(&graph, tasks.len());
-    Ok(Plan {
-        pipeline,
-        tasks,
-        graph,
-        priority,
-    })
+    graph
 }
 
-fn resolve_vars(pipeline: &Pipeline, options: &PlanOptions) -> Result<Vars, String> {
-    let base = to_json(&serde_yaml::Value::Mapping(pipeline.vars.clone()))
-        .map_err(|e| format!("vars: {e}"))?;
+/// The pipeline's variables, with the `--profile`'s overlaid and then each `--set`.
+fn resolve_vars(pipeline: &Pipeline, options: &PlanOptions) -> Result<Vars, PlanError> {
+    let base =
+        to_json(&serde_yaml::Value::Mapping(pipeline.vars.clone())).map_err(value_in("vars"))?;
     let mut vars = Vars::new(base);
     if let Some(name) = &options.profile {
-        let profile = pipeline.profiles.get(name).ok_or_else(|| {
-            let known: Vec<&str> = pipeline.profiles.keys().map(String::as_str).collect();
-            format!(
-                "no profile '{name}'{}; profiles: {}",
-                nearest(name, known.iter().copied())
-                    .map(|n| format!(" (did you mean '{n}'?)"))
-                    .unwrap_or_default(),
-                if known.is_empty() {
-                    "none".to_string()
-                } else {
-                    known.join(", ")
-                }
-            )
-        })?;
+        let profile = pipeline
+            .profiles
+            .get(name)
+            .ok_or_else(|| PlanError::UnknownProfile {
+                name: name.clone(),
+                known: pipeline.profiles.keys().cloned().collect(),
+            })?;
         let overlay = to_json(&serde_yaml::Value::Mapping(profile.vars.clone()))
-            .map_err(|e| format!("profiles.{name}.vars: {e}"))?;
+            .map_err(value_in(format!("profiles.{name}.vars")))?;
         vars.overlay(&overlay);
     }
     for (name, value) in &options.sets {
@@ -293,34 +326,28 @@ fn resolve_vars(pipeline: &Pipeline, options: &PlanOptions) -> Result<Vars, Stri
 
 /// The product of the stage's matrix axes, each resolved with `vars`; one empty assignment without a
 /// matrix.
-fn expand_matrix(spec: &StageSpec, vars: &Vars) -> Result<Vec<Vec<(String, Value)>>, String> {
+fn expand_matrix(spec: &StageSpec, vars: &Vars) -> Result<Vec<Vec<(String, Value)>>, PlanError> {
     let mut product: Vec<Vec<(String, Value)>> = vec![Vec::new()];
     for (axis, raw) in &spec.matrix {
-        let value = to_json(raw).map_err(|e| format!("{axis}: {e}"))?;
-        let value = vars
-            .substitute(&value)
-            .map_err(|e| format!("{axis}: {e}"))?;
+        let value = to_json(raw).map_err(value_in(axis))?;
+        let value = vars.substitute(&value).map_err(value_in(axis))?;
         let values = match value {
             Value::Array(items) => items,
             Value::String(s) if s.trim_start().starts_with("range(") => parse_range(&s)
-                .map_err(|e| format!("{axis}: {e}"))?
+                .map_err(|e| e.in_field(axis))?
                 .into_iter()
                 .map(Value::from)
                 .collect(),
             other => vec![other],
         };
         if values.is_empty() {
-            return Err(format!(
-                "axis '{axis}' is empty; give it at least one value"
-            ));
+            return Err(PlanError::EmptyAxis { axis: axis.clone() });
         }
         if values
             .iter()
             .any(|v| v.is_object() || v.is_array() || v.is_null())
         {
-            return Err(format!(
-                "axis '{axis}': values must be strings, numbers or booleans"
-            ));
+            return Err(PlanError::AxisValueType { axis: axis.clone() });
         }
         product = product
             .into_iter()
@@ -337,11 +364,12 @@ fn expand_matrix(spec: &StageSpec, vars: &Vars) -> Result<Vec<Vec<(String, Value
 }
 
 /// Evaluates a stage's `when`: a boolean, or `a == b` / `a != b` after substitution.
-fn enabled(spec: &StageSpec, vars: &Vars) -> Result<bool, String> {
+fn enabled(spec: &StageSpec, vars: &Vars) -> Result<bool, PlanError> {
     let Some(raw) = &spec.when else {
         return Ok(true);
     };
-    let value = vars.substitute(&to_json(raw)?)?;
+    let value = to_json(raw).map_err(PlanError::Value)?;
+    let value = vars.substitute(&value).map_err(PlanError::Value)?;
     match value {
         Value::Bool(b) => Ok(b),
         Value::String(s) => {
@@ -353,32 +381,37 @@ fn enabled(spec: &StageSpec, vars: &Vars) -> Result<bool, String> {
                 match s.trim() {
                     "true" => Ok(true),
                     "false" => Ok(false),
-                    other => Err(format!(
-                        "'{other}' is neither true/false nor a comparison 'a == b' / 'a != b'"
-                    )),
+                    other => Err(PlanError::WhenNotCondition {
+                        text: other.to_string(),
+                    }),
                 }
             }
         }
-        other => Err(format!("{other} is not a boolean")),
+        value => Err(PlanError::WhenNotBoolean { value }),
     }
 }
 
 /// `range(n)` or `range(a, b)`.
-fn parse_range(text: &str) -> Result<Vec<i64>, String> {
+fn parse_range(text: &str) -> Result<Vec<i64>, PlanError> {
+    let bad_range = || PlanError::BadRange {
+        text: text.to_string(),
+    };
     let inner = text
         .trim()
         .strip_prefix("range(")
         .and_then(|s| s.strip_suffix(')'))
-        .ok_or_else(|| format!("'{text}': expected range(n) or range(a, b)"))?;
+        .ok_or_else(bad_range)?;
     let nums = inner
         .split(',')
         .map(|s| s.trim().parse::<i64>())
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|_| format!("'{text}': range takes whole numbers"))?;
+        .map_err(|_| PlanError::RangeNotWhole {
+            text: text.to_string(),
+        })?;
     match nums.as_slice() {
         [n] => Ok((0..*n).collect()),
         [a, b] => Ok((*a..*b).collect()),
-        _ => Err(format!("'{text}': expected range(n) or range(a, b)")),
+        _ => Err(bad_range()),
     }
 }
 
@@ -390,111 +423,25 @@ pub fn axis_value(v: &Value) -> String {
     }
 }
 
+/// Builds an instance's task: params, action and outputs, inputs (the key comes later).
 fn build_task(
     pipeline: &Pipeline,
     spec: &StageSpec,
     inst: &Instance,
     lookup: &Lookup,
-) -> Result<Task, String> {
-    let id = if inst.axes.is_empty() {
-        inst.stage.clone()
-    } else {
-        let parts: Vec<String> = inst
-            .axes
-            .iter()
-            .map(|(a, v)| format!("{a}={}", axis_value(v)))
-            .collect();
-        format!("{}[{}]", inst.stage, parts.join(","))
-    };
-    let raw_params = to_json(&serde_yaml::Value::Mapping(spec.params.clone()))
-        .map_err(|e| format!("params: {e}"))?;
-    let mut params = inst
-        .vars
-        .substitute(&raw_params)
-        .map_err(|e| format!("params: {e}"))?;
-    if let Value::Object(map) = &mut params {
-        for (axis, value) in &inst.axes {
-            map.entry(axis.clone()).or_insert_with(|| value.clone());
-        }
-    }
-
-    let (action, outputs, requires_gpu) = match (&spec.kind, &spec.cmd) {
-        (Some(kind_name), _) => {
-            let kind = crate::kinds::registry().find(kind_name).ok_or_else(|| {
-                let names: Vec<&str> = crate::kinds::registry().kinds().iter().map(|k| k.name()).collect();
-                format!(
-                    "unknown stage kind '{kind_name}'{}; built-in kinds: {}, or use 'cmd' for a command",
-                    nearest(kind_name, names.iter().copied())
-                        .map(|n| format!(" (did you mean '{n}'?)"))
-                        .unwrap_or_default(),
-                    names.join(", ")
-                )
-            })?;
-            kind.check(&params)
-                .map_err(|e| format!("(kind {kind_name}) {e:#}"))?;
-            let outputs = kind
-                .outputs()
-                .iter()
-                .map(|p| (p.name.to_string(), p.path.to_string()))
-                .collect();
-            (Action::Kind(kind), outputs, kind.requires_gpu(&params))
-        }
-        (None, Some(argv)) => {
-            let mut args = Vec::with_capacity(argv.len());
-            for a in argv {
-                let v = to_json(a).map_err(|e| format!("cmd: {e}"))?;
-                let v = inst.vars.substitute(&v).map_err(|e| format!("cmd: {e}"))?;
-                match v {
-                    Value::String(s) => args.push(s),
-                    Value::Number(n) => args.push(n.to_string()),
-                    Value::Bool(b) => args.push(b.to_string()),
-                    Value::Array(items) => args.extend(items.iter().map(axis_value)),
-                    other => return Err(format!("cmd: argument {other} is not a string")),
-                }
-            }
-            let mut outputs = IndexMap::new();
-            for (name, path) in &spec.outputs {
-                let v = to_json(path).map_err(|e| format!("outputs.{name}: {e}"))?;
-                let Value::String(p) = inst
-                    .vars
-                    .substitute(&v)
-                    .map_err(|e| format!("outputs.{name}: {e}"))?
-                else {
-                    return Err(format!("outputs.{name}: expected a relative path"));
-                };
-                let rel = std::path::Path::new(&p);
-                if rel.is_absolute()
-                    || rel
-                        .components()
-                        .any(|c| matches!(c, std::path::Component::ParentDir))
-                {
-                    return Err(format!(
-                        "outputs.{name}: '{p}' must be a relative path inside the task's output directory"
-                    ));
-                }
-                outputs.insert(name.clone(), p);
-            }
-            (Action::Cmd(args), outputs, false)
-        }
-        (None, None) => unreachable!("validated when the pipeline was read"),
-    };
-
-    let mut inputs = IndexMap::new();
-    for (port, raw) in &spec.inputs {
-        let value = to_json(raw).map_err(|e| format!("inputs.{port}: {e}"))?;
-        let value = inst
-            .vars
-            .substitute(&value)
-            .map_err(|e| format!("inputs.{port}: {e}"))?;
-        let sources =
-            resolve_input(pipeline, &value, lookup).map_err(|e| format!("inputs.{port}: {e}"))?;
-        inputs.insert(port.clone(), sources);
-    }
+) -> Result<Task, PlanError> {
+    let params = task_params(spec, inst)?;
+    let TaskAction {
+        action,
+        outputs,
+        requires_gpu,
+    } = task_action(spec, inst, &params)?;
+    let inputs = task_inputs(pipeline, spec, inst, lookup)?;
     if let Action::Kind(kind) = &action {
         check_ports(*kind, &inputs)?;
     }
     Ok(Task {
-        id,
+        id: task_id(inst),
         stage: inst.stage.clone(),
         axes: inst.axes.clone(),
         action,
@@ -509,46 +456,187 @@ fn build_task(
     })
 }
 
-fn check_ports(kind: &dyn Kind, inputs: &IndexMap<String, Vec<Source>>) -> Result<(), String> {
+/// `stage`, or `stage[axis=value,...]` for a matrix instance.
+fn task_id(inst: &Instance) -> String {
+    if inst.axes.is_empty() {
+        return inst.stage.clone();
+    }
+    let parts: Vec<String> = inst
+        .axes
+        .iter()
+        .map(|(a, v)| format!("{a}={}", axis_value(v)))
+        .collect();
+    format!("{}[{}]", inst.stage, parts.join(","))
+}
+
+/// The stage's params with the instance's variables substituted and its axis values merged in
+/// (a param of the same name wins).
+fn task_params(spec: &StageSpec, inst: &Instance) -> Result<Value, PlanError> {
+    let raw_params =
+        to_json(&serde_yaml::Value::Mapping(spec.params.clone())).map_err(value_in("params"))?;
+    let mut params = inst
+        .vars
+        .substitute(&raw_params)
+        .map_err(value_in("params"))?;
+    if let Value::Object(map) = &mut params {
+        for (axis, value) in &inst.axes {
+            map.entry(axis.clone()).or_insert_with(|| value.clone());
+        }
+    }
+    Ok(params)
+}
+
+/// What a task runs, the outputs it writes, and whether it needs a GPU.
+struct TaskAction {
+    /// The kind or command.
+    action: Action,
+    /// Output name to its path relative to the task's output directory.
+    outputs: IndexMap<String, String>,
+    /// Whether it cannot run without a GPU.
+    requires_gpu: bool,
+}
+
+/// The stage's built-in kind (which checks `params` and names the outputs) or its command.
+fn task_action(spec: &StageSpec, inst: &Instance, params: &Value) -> Result<TaskAction, PlanError> {
+    match (&spec.kind, &spec.cmd) {
+        (Some(kind_name), _) => {
+            let kind = find_kind(kind_name)?;
+            kind.check(params).map_err(|error| PlanError::KindParams {
+                kind: kind_name.clone(),
+                error,
+            })?;
+            let outputs = kind
+                .outputs()
+                .iter()
+                .map(|p| (p.name.to_string(), p.path.to_string()))
+                .collect();
+            Ok(TaskAction {
+                action: Action::Kind(kind),
+                outputs,
+                requires_gpu: kind.requires_gpu(params),
+            })
+        }
+        (None, Some(argv)) => Ok(TaskAction {
+            action: Action::Cmd(cmd_args(argv, &inst.vars)?),
+            outputs: cmd_outputs(spec, &inst.vars)?,
+            requires_gpu: false,
+        }),
+        (None, None) => unreachable!("validated when the pipeline was read"),
+    }
+}
+
+/// The built-in stage kind called `name`: the one place planning looks kinds up.
+fn find_kind(name: &str) -> Result<&'static dyn Kind, PlanError> {
+    crate::kinds::registry().find(name).ok_or_else(|| PlanError::UnknownKind {
+        name: name.to_string(),
+        known: crate::kinds::registry()
+            .kinds()
+            .iter()
+            .map(|k| k.name())
+            .collect(),
+    })
+}
+
+/// A command's argv after substitution; a list value becomes one argument per item.
+fn cmd_args(argv: &[serde_yaml::Value], vars: &Vars) -> Result<Vec<String>, PlanError> {
+    let mut args = Vec::with_capacity(argv.len());
+    for a in argv {
+        let v = to_json(a).map_err(value_in("cmd"))?;
+        let v = vars.substitute(&v).map_err(value_in("cmd"))?;
+        match v {
+            Value::String(s) => args.push(s),
+            Value::Number(n) => args.push(n.to_string()),
+            Value::Bool(b) => args.push(b.to_string()),
+            Value::Array(items) => args.extend(items.iter().map(axis_value)),
+            value => return Err(PlanError::CmdArgument { value }.in_field("cmd")),
+        }
+    }
+    Ok(args)
+}
+
+/// A command stage's outputs: each a path after substitution, relative and inside the task's
+/// output directory.
+fn cmd_outputs(spec: &StageSpec, vars: &Vars) -> Result<IndexMap<String, String>, PlanError> {
+    let mut outputs = IndexMap::new();
+    for (name, path) in &spec.outputs {
+        let field = || format!("outputs.{name}");
+        let v = to_json(path).map_err(value_in(field()))?;
+        let Value::String(p) = vars.substitute(&v).map_err(value_in(field()))? else {
+            return Err(PlanError::OutputNotString.in_field(field()));
+        };
+        let rel = std::path::Path::new(&p);
+        if rel.is_absolute()
+            || rel
+                .components()
+                .any(|c| matches!(c, std::path::Component::ParentDir))
+        {
+            return Err(PlanError::OutputOutside { path: p }.in_field(field()));
+        }
+        outputs.insert(name.clone(), p);
+    }
+    Ok(outputs)
+}
+
+/// The stage's inputs, each resolved to its sources after substitution.
+fn task_inputs(
+    pipeline: &Pipeline,
+    spec: &StageSpec,
+    inst: &Instance,
+    lookup: &Lookup,
+) -> Result<IndexMap<String, Vec<Source>>, PlanError> {
+    let mut inputs = IndexMap::new();
+    for (port, raw) in &spec.inputs {
+        let field = || format!("inputs.{port}");
+        let value = to_json(raw).map_err(value_in(field()))?;
+        let value = inst.vars.substitute(&value).map_err(value_in(field()))?;
+        let sources = resolve_input(pipeline, &value, lookup).map_err(|e| e.in_field(field()))?;
+        inputs.insert(port.clone(), sources);
+    }
+    Ok(inputs)
+}
+
+/// Checks a kind's inputs: each one given is one of its ports, takes as many paths as the port
+/// does, and each required port is given.
+fn check_ports(
+    kind: &dyn Kind,
+    inputs: &IndexMap<String, Vec<Source>>,
+) -> Result<(), PlanError> {
     let ports = kind.inputs();
     for (name, sources) in inputs {
         let Some(port) = ports.iter().find(|p| p.name == name) else {
-            let names: Vec<&str> = ports.iter().map(|p| p.name).collect();
-            return Err(format!(
-                "kind '{}' has no input '{name}'{}; its inputs: {}",
-                kind.name(),
-                nearest(name, names.iter().copied())
-                    .map(|n| format!(" (did you mean '{n}'?)"))
-                    .unwrap_or_default(),
-                names.join(", ")
-            ));
+            return Err(PlanError::UnknownInput {
+                kind: kind.name(),
+                input: name.clone(),
+                known: ports.iter().map(|p| p.name).collect(),
+            });
         };
         if !port.many && sources.len() != 1 {
-            return Err(format!(
-                "input '{name}' of kind '{}' takes exactly one path, but the reference gives {}",
-                kind.name(),
-                sources.len()
-            ));
+            return Err(PlanError::InputTakesOne {
+                kind: kind.name(),
+                input: name.clone(),
+                given: sources.len(),
+            });
         }
     }
     for port in ports.iter().filter(|p| p.required) {
         if !inputs.contains_key(port.name) {
-            return Err(format!(
-                "kind '{}' needs input '{}' ({})",
-                kind.name(),
-                port.name,
-                port.doc
-            ));
+            return Err(PlanError::MissingInput {
+                kind: kind.name(),
+                input: port.name,
+                doc: port.doc,
+            });
         }
     }
     Ok(())
 }
 
+/// An input's sources: a reference's upstream outputs, a list's items' sources in order, or
+/// `{file: path}` / `{files: [paths]}` relative to the pipeline file's folder, which must exist.
 fn resolve_input(
     pipeline: &Pipeline,
     value: &Value,
     lookup: &Lookup,
-) -> Result<Vec<Source>, String> {
+) -> Result<Vec<Source>, PlanError> {
     match value {
         Value::String(text) => resolve_reference(text, lookup),
         Value::Array(items) => {
@@ -566,102 +654,60 @@ fn resolve_input(
                     .map(|f| {
                         f.as_str()
                             .map(str::to_string)
-                            .ok_or("files: expected a list of paths")
+                            .ok_or(PlanError::FilesNotPaths)
                     })
                     .collect::<Result<_, _>>()?,
-                _ => return Err("expected {file: path} or {files: [paths]}".into()),
+                _ => return Err(PlanError::NotFileForm),
             };
             let mut sources = Vec::new();
             for f in files {
                 let path = pipeline.dir().join(&f);
                 if !path.exists() {
-                    return Err(format!(
-                        "input file {} does not exist (paths are relative to the pipeline file's folder)",
-                        path.display()
-                    ));
+                    return Err(PlanError::MissingFile { path });
                 }
                 sources.push(Source::File(path));
             }
             Ok(sources)
         }
-        other => Err(format!("{other} is not a reference or a file")),
+        value => Err(PlanError::NotReference {
+            value: value.clone(),
+        }),
     }
 }
 
-fn resolve_reference(text: &str, lookup: &Lookup) -> Result<Vec<Source>, String> {
+/// The outputs a reference `text` names, one source per chosen instance of its stage.
+fn resolve_reference(text: &str, lookup: &Lookup) -> Result<Vec<Source>, PlanError> {
     let Lookup {
-        instances,
-        by_stage,
-        disabled,
-        ..
+        by_stage, disabled, ..
     } = lookup;
-    let r = Reference::parse(text)?;
+    let r = Reference::parse(text).map_err(PlanError::BadReference)?;
     if disabled.contains(&r.stage.as_str()) {
-        return Err(format!(
-            "'{text}': stage '{}' is switched off by its 'when'",
-            r.stage
-        ));
+        return Err(PlanError::DisabledStage {
+            reference: text.to_string(),
+            stage: r.stage,
+        });
     }
     let Some(candidates) = by_stage.get(r.stage.as_str()) else {
-        return Err(format!(
-            "'{text}': no stage '{}'{}",
-            r.stage,
-            nearest(&r.stage, by_stage.keys().copied())
-                .map(|n| format!(" (did you mean '{n}'?)"))
-                .unwrap_or_default()
-        ));
+        return Err(PlanError::UnknownStage {
+            reference: text.to_string(),
+            stage: r.stage,
+            known: by_stage.keys().map(|s| s.to_string()).collect(),
+        });
     };
     let chosen: Vec<usize> = match &r.selector {
         None => {
             if candidates.len() > 1 {
-                return Err(format!(
-                    "'{text}': stage '{}' has {} instances; use {}[*].{} for all of them or {}[axis=value].{} for some",
-                    r.stage, candidates.len(), r.stage, r.output, r.stage, r.output
-                ));
+                return Err(PlanError::AmbiguousReference {
+                    reference: text.to_string(),
+                    stage: r.stage,
+                    output: r.output,
+                    instances: candidates.len(),
+                });
             }
             candidates.clone()
         }
         Some(Selector::All) => candidates.clone(),
-        Some(Selector::Where(pairs)) => {
-            for (axis, _) in pairs {
-                if !instances[candidates[0]].axes.iter().any(|(a, _)| a == axis) {
-                    let axes: Vec<&str> = instances[candidates[0]]
-                        .axes
-                        .iter()
-                        .map(|(a, _)| a.as_str())
-                        .collect();
-                    return Err(format!(
-                        "'{text}': stage '{}' has no matrix axis '{axis}' (axes: {})",
-                        r.stage,
-                        if axes.is_empty() {
-                            "none".into()
-                        } else {
-                            axes.join(", ")
-                        }
-                    ));
-                }
-            }
-            let (first_axis, first_value) = &pairs[0];
-            let chosen: Vec<usize> = lookup
-                .with_axis(&r.stage, candidates, first_axis, first_value)
-                .into_iter()
-                .filter(|&i| {
-                    pairs[1..].iter().all(|(axis, want)| {
-                        instances[i]
-                            .axes
-                            .iter()
-                            .any(|(a, v)| a == axis && axis_value(v) == *want)
-                    })
-                })
-                .collect();
-            if chosen.is_empty() {
-                return Err(format!(
-                    "'{text}': no instance of stage '{}' matches",
-                    r.stage
-                ));
-            }
-            chosen
-        }
+        Some(Selector::Where(pairs)) => select_where(text, &r.stage, pairs, candidates, lookup)?,
     };
     // Instance indices equal task indices until the topological reorder, which remaps them.
     Ok(chosen
@@ -673,23 +719,66 @@ fn resolve_reference(text: &str, lookup: &Lookup) -> Result<Vec<Source>, String>
         .collect())
 }
 
-fn check_upstream_outputs(tasks: &[Task]) -> Result<(), String> {
+/// The instances of `stage` (which has `candidates`) whose axes have the values of `pairs`, in
+/// matrix order; `reference` is the reference's text, for the errors.
+fn select_where(
+    reference: &str,
+    stage: &str,
+    pairs: &[(String, String)],
+    candidates: &[usize],
+    lookup: &Lookup,
+) -> Result<Vec<usize>, PlanError> {
+    let instances = &lookup.instances;
+    for (axis, _) in pairs {
+        if !instances[candidates[0]].axes.iter().any(|(a, _)| a == axis) {
+            return Err(PlanError::UnknownAxis {
+                reference: reference.to_string(),
+                stage: stage.to_string(),
+                axis: axis.clone(),
+                axes: instances[candidates[0]]
+                    .axes
+                    .iter()
+                    .map(|(a, _)| a.clone())
+                    .collect(),
+            });
+        }
+    }
+    let (first_axis, first_value) = &pairs[0];
+    let chosen: Vec<usize> = lookup
+        .with_axis(stage, candidates, first_axis, first_value)
+        .into_iter()
+        .filter(|&i| {
+            pairs[1..].iter().all(|(axis, want)| {
+                instances[i]
+                    .axes
+                    .iter()
+                    .any(|(a, v)| a == axis && axis_value(v) == *want)
+            })
+        })
+        .collect();
+    if chosen.is_empty() {
+        return Err(PlanError::NoMatchingInstance {
+            reference: reference.to_string(),
+            stage: stage.to_string(),
+        });
+    }
+    Ok(chosen)
+}
+
+/// Checks that every output a task reads is one its upstream task writes.
+fn check_upstream_outputs(tasks: &[Task]) -> Result<(), PlanError> {
     for t in tasks {
         for (port, sources) in &t.inputs {
             for s in sources {
                 if let Source::Task { task, output } = s {
                     let up = &tasks[*task];
                     if !up.outputs.contains_key(output) {
-                        let names: Vec<&str> = up.outputs.keys().map(String::as_str).collect();
-                        return Err(format!(
-                            "stage '{}': inputs.{port}: stage '{}' has no output '{output}'{}; its outputs: {}",
-                            t.stage,
-                            up.stage,
-                            nearest(output, names.iter().copied())
-                                .map(|n| format!(" (did you mean '{n}'?)"))
-                                .unwrap_or_default(),
-                            if names.is_empty() { "none".to_string() } else { names.join(", ") }
-                        ));
+                        let error = PlanError::UnknownOutput {
+                            stage: up.stage.clone(),
+                            output: output.clone(),
+                            known: up.outputs.keys().cloned().collect(),
+                        };
+                        return Err(error.in_field(format!("inputs.{port}")).in_stage(&t.stage));
                     }
                 }
             }
@@ -726,7 +815,7 @@ fn stable_topological_order(graph: &DiGraph<usize, ()>) -> Option<Vec<usize>> {
 }
 
 /// Describes one cycle of the graph as `a -> b -> a` in stage names.
-fn describe_cycle(graph: &DiGraph<usize, ()>, tasks: &[Task]) -> String {
+fn describe_cycle(graph: &DiGraph<usize, ()>, tasks: &[Task]) -> PlanError {
     for scc in petgraph::algo::tarjan_scc(graph) {
         let is_cycle = scc.len() > 1 || graph.contains_edge(scc[0], scc[0]);
         if !is_cycle {
@@ -753,10 +842,10 @@ fn describe_cycle(graph: &DiGraph<usize, ()>, tasks: &[Task]) -> String {
             }
         }
         path.push(start);
-        let names: Vec<&str> = path.iter().map(|n| tasks[graph[*n]].id.as_str()).collect();
-        return format!("the stages form a cycle: {}", names.join(" -> "));
+        let path = path.iter().map(|n| tasks[graph[*n]].id.clone()).collect();
+        return PlanError::Cycle { path };
     }
-    "the stages form a cycle".to_string()
+    PlanError::Cycle { path: Vec::new() }
 }
 
 /// Puts tasks in topological `order` and rebuilds the graph with the new indices.
@@ -770,11 +859,7 @@ fn reorder(tasks: Vec<Task>, order: &[usize]) -> (Vec<Task>, DiGraph<usize, ()>)
         .iter()
         .map(|&old| slots[old].take().expect("each task once"))
         .collect();
-    let mut graph = DiGraph::<usize, ()>::with_capacity(out.len(), out.len());
-    for i in 0..out.len() {
-        graph.add_node(i);
-    }
-    for (i, t) in out.iter_mut().enumerate() {
+    for t in &mut out {
         for sources in t.inputs.values_mut() {
             for s in sources.iter_mut() {
                 if let Source::Task { task, .. } = s {
@@ -782,10 +867,8 @@ fn reorder(tasks: Vec<Task>, order: &[usize]) -> (Vec<Task>, DiGraph<usize, ()>)
                 }
             }
         }
-        for up in upstream_tasks(t) {
-            graph.add_edge(NodeIndex::new(up), NodeIndex::new(i), ());
-        }
     }
+    let graph = task_graph(&out);
     (out, graph)
 }
 
@@ -809,9 +892,8 @@ fn components(
     tasks: &[Task],
     i: usize,
     seed: u64,
-    pipeline: &Pipeline,
     memo: &mut DigestMemo,
-) -> Result<Value, PipeError> {
+) -> Result<Value, PlanError> {
     let t = &tasks[i];
     let mut inputs = BTreeMap::new();
     for (port, sources) in &t.inputs {
@@ -821,13 +903,8 @@ fn components(
                 Source::Task { task, output } => format!("task:{}:{output}", tasks[*task].key),
                 Source::File(path) => format!(
                     "file:{}",
-                    memo.digest(path).map_err(|e| {
-                        PipeError::env(format!(
-                            "{}: stage '{}': {e}",
-                            pipeline.path.display(),
-                            t.stage
-                        ))
-                    })?
+                    memo.digest(path)
+                        .map_err(|e| PlanError::Digest(e).in_stage(&t.stage))?
                 ),
             });
         }
@@ -850,6 +927,8 @@ fn components(
     Ok(c)
 }
 
+/// Each task's priority: the number of tasks on the longest path from it to a sink, itself
+/// included (the tasks are in topological order).
 fn priorities(graph: &DiGraph<usize, ()>, n: usize) -> Vec<usize> {
     let mut prio = vec![1usize; n];
     for i in (0..n).rev() {

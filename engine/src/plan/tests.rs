@@ -160,3 +160,36 @@ fn when_switches_stages_off() {
     let e = plan_text(bad, &PlanOptions::default()).unwrap_err();
     assert!(e.contains("switched off"), "{e}");
 }
+
+#[test]
+fn errors_name_the_file_and_keep_their_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.yaml");
+    std::fs::create_dir(dir.path().join("d")).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("gone"), dir.path().join("d/link")).unwrap();
+    let error = |text: &str| {
+        let pipeline = Pipeline::parse(text, &path).unwrap();
+        let e = plan(
+            pipeline,
+            &PlanOptions::default(),
+            &mut DigestMemo::default(),
+        )
+        .unwrap_err();
+        assert!(matches!(e, PlanError::InFile { .. }), "{e:?}");
+        crate::error::PipeError::from(e)
+    };
+    let e = error("name: x\nstages:\n  a: { cmd: [x], matrix: { k: [] } }\n");
+    assert_eq!(e.exit_code(), 2);
+    assert_eq!(
+        e.message,
+        format!(
+            "{}: stage 'a': matrix: axis 'k' is empty; give it at least one value",
+            path.display()
+        )
+    );
+    // A directory input with a dangling link cannot be digested: an environment error.
+    let e = error("name: x\nstages:\n  a: { cmd: [x], inputs: { i: { file: d } } }\n");
+    assert_eq!(e.exit_code(), 3);
+    let start = format!("{}: stage 'a': cannot read ", path.display());
+    assert!(e.message.starts_with(&start), "{}", e.message);
+}

@@ -119,7 +119,7 @@ pub fn indent(text: &str) -> String {
 mod tests {
     use std::io::BufWriter;
 
-    use pipe_stages::kind::Progress;
+    use pipe_kind::Progress;
 
     use super::*;
     use crate::exec::TaskResult;
