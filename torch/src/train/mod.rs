@@ -5,4 +5,5 @@ pub mod checkpoint;
 pub mod device;
 pub mod host_input;
 pub mod optim;
+mod pass;
 pub mod trainer;
