@@ -5,5 +5,6 @@ pub mod checkpoint;
 pub mod device;
 pub mod host_input;
 pub mod optim;
+mod outputs;
 mod pass;
 pub mod trainer;

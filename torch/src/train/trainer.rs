@@ -8,23 +8,21 @@
 //! `inference_time` in minutes (TensorBoard still gets `inference_time` in minutes).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use tch::{nn, Kind, Tensor};
 
 use super::checkpoint::{self, Progress};
 use super::device::{self, Pixels, Transform};
 use super::host_input::HostInput;
 use super::optim::Optimizer;
+use super::outputs::write_outputs;
 use super::pass::{panic_message, Loop};
 use pipe_stages::kind::TaskContext;
-use pipe_stages::tables::{self, EpochRow};
 use pipe_stages::train::host_transform::HostTransform;
 use pipe_stages::train::loader::{channel_stats, epoch_order, Dataset, HostBatch};
-use pipe_stages::train::params::{ClassWeights, Sides, TrainParams};
-use pipe_stages::train::tensorboard::EventWriter;
+use pipe_stages::train::params::{ClassWeights, TrainParams};
 
 /// Builds a model under a var-store path: `(path, arch, in_channels, num_classes)`.
 pub type ModelBuilder =
@@ -339,97 +337,4 @@ fn check_input_fits(
         );
     }
     Ok(())
-}
-
-/// The `model` output's `config.json`.
-#[derive(serde::Serialize)]
-struct ModelConfig<'a> {
-    arch: &'a str,
-    channels: &'a [String],
-    classes: usize,
-    height: usize,
-    width: usize,
-    padding: Sides,
-    normalization: Option<Normalization<'a>>,
-    epoch: usize,
-}
-
-#[derive(serde::Serialize)]
-struct Normalization<'a> {
-    mean: &'a [f64],
-    std: &'a [f64],
-}
-
-fn write_outputs(
-    ctx: &TaskContext,
-    p: &TrainParams,
-    vs: &nn::VarStore,
-    state: &checkpoint::Restored,
-    data: &Dataset,
-    pad: Sides,
-    stats: Option<&(Vec<f64>, Vec<f64>)>,
-) -> Result<()> {
-    tables::write_epochs(ctx.output("epochs")?, &state.rows)?;
-    let mut predictions = state.last_predictions.clone();
-    let last_epoch = predictions.first().map(|r| r.epoch);
-    if state.best_predictions.first().map(|r| r.epoch) != last_epoch {
-        predictions.extend(state.best_predictions.iter().cloned());
-    }
-    tables::write_predictions(ctx.output("predictions")?, &predictions)?;
-
-    let model_dir = ctx.output("model")?;
-    std::fs::create_dir_all(model_dir)
-        .with_context(|| format!("cannot create {}", model_dir.display()))?;
-    vs.save(model_dir.join("model.safetensors"))
-        .context("cannot save the model")?;
-    let config = ModelConfig {
-        arch: &p.arch,
-        channels: &data.shape.channels,
-        classes: p.num_classes,
-        height: data.shape.height,
-        width: data.shape.width,
-        padding: pad,
-        normalization: stats.map(|(mean, std)| Normalization { mean, std }),
-        epoch: state.progress.epochs_done,
-    };
-    std::fs::write(
-        model_dir.join("config.json"),
-        serde_json::to_vec_pretty(&config)?,
-    )?;
-    write_tensorboard(ctx.output("tensorboard")?, &state.rows)
-}
-
-/// Scalars under the study's tags (`train_metrics/f1`, `val_metrics/auc_ovr`, ...; step = epoch + 1;
-/// `inference_time` in minutes as the study logged it).
-fn write_tensorboard(dir: &Path, rows: &[EpochRow]) -> Result<()> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0);
-    let mut w = EventWriter::create(dir, now)?;
-    for r in rows {
-        let prefix = if r.split == "training" {
-            "train_metrics"
-        } else {
-            "val_metrics"
-        };
-        let step = i64::from(r.epoch) + 1;
-        for name in tables::METRICS {
-            let v = r.metric(name).unwrap_or(f64::NAN);
-            w.scalar(&format!("{prefix}/{name}"), v, step, now)?;
-        }
-        w.scalar(
-            &format!("{prefix}/inference_time"),
-            r.seconds / 60.0,
-            step,
-            now,
-        )?;
-        w.scalar(
-            &format!("{prefix}/images_per_second"),
-            r.images_per_second,
-            step,
-            now,
-        )?;
-    }
-    w.finish()
 }
