@@ -3,6 +3,7 @@
 
 pub mod checkpoint;
 pub mod device;
+mod early_stop;
 pub mod host_input;
 pub mod optim;
 mod outputs;

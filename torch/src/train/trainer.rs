@@ -15,6 +15,7 @@ use tch::{nn, Kind, Tensor};
 
 use super::checkpoint::{self, Progress};
 use super::device::{self, Pixels, Transform};
+use super::early_stop;
 use super::host_input::HostInput;
 use super::optim::Optimizer;
 use super::outputs::write_outputs;
@@ -183,18 +184,8 @@ pub fn train(ctx: &TaskContext, build: &ModelBuilder, stop_after: Option<usize>)
         let val_row = loop_ctx.row(epoch, "validation", &val_pass);
         let predictions = loop_ctx.predictions(epoch, &val_rows, &val_pass);
         let value = val_row.metric(select).unwrap_or(f64::NAN);
-        let improved = match state.progress.best {
-            None => true,
-            Some((_, best)) if best.is_nan() => !value.is_nan(),
-            Some((_, best)) if lower_better => value < best,
-            Some((_, best)) => value > best,
-        };
-        if improved {
-            state.progress.best = Some((epoch, value));
-            state.progress.since_best = 0;
+        if early_stop::record_epoch(&mut state.progress, epoch, value, lower_better) {
             state.best_predictions = predictions.clone();
-        } else {
-            state.progress.since_best += 1;
         }
         eprintln!(
             "train: epoch {}/{} lr {lr:e}: training loss {:.4} f1 {:.4}; validation loss {:.4} f1 {:.4} \
@@ -214,17 +205,7 @@ pub fn train(ctx: &TaskContext, build: &ModelBuilder, stop_after: Option<usize>)
         state.last_predictions = predictions;
         state.progress.epochs_done = epoch + 1;
         state.progress.optimizer_steps = opt.steps;
-        if let Some(es) = &p.early_stopping {
-            if state.progress.since_best >= es.patience && epoch + 1 < p.epochs {
-                eprintln!(
-                    "train: early stopping after epoch {}: validation {} has not improved for {} epochs",
-                    epoch + 1,
-                    es.metric,
-                    es.patience
-                );
-                state.progress.stopped_early = true;
-            }
-        }
+        early_stop::stop_if_patience_ran_out(&mut state.progress, &p);
         checkpoint::save(
             &ctx.state_dir,
             &vs,
