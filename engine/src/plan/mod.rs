@@ -527,14 +527,16 @@ fn task_action(spec: &StageSpec, inst: &Instance, params: &Value) -> Result<Task
 
 /// The built-in stage kind called `name`: the one place planning looks kinds up.
 fn find_kind(name: &str) -> Result<&'static dyn Kind, PlanError> {
-    crate::kinds::registry().find(name).ok_or_else(|| PlanError::UnknownKind {
-        name: name.to_string(),
-        known: crate::kinds::registry()
-            .kinds()
-            .iter()
-            .map(|k| k.name())
-            .collect(),
-    })
+    crate::kinds::registry()
+        .find(name)
+        .ok_or_else(|| PlanError::UnknownKind {
+            name: name.to_string(),
+            known: crate::kinds::registry()
+                .kinds()
+                .iter()
+                .map(|k| k.name())
+                .collect(),
+        })
 }
 
 /// A command's argv after substitution; a list value becomes one argument per item.
@@ -597,10 +599,7 @@ fn task_inputs(
 
 /// Checks a kind's inputs: each one given is one of its ports, takes as many paths as the port
 /// does, and each required port is given.
-fn check_ports(
-    kind: &dyn Kind,
-    inputs: &IndexMap<String, Vec<Source>>,
-) -> Result<(), PlanError> {
+fn check_ports(kind: &dyn Kind, inputs: &IndexMap<String, Vec<Source>>) -> Result<(), PlanError> {
     let ports = kind.inputs();
     for (name, sources) in inputs {
         let Some(port) = ports.iter().find(|p| p.name == name) else {

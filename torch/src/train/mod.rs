@@ -4,9 +4,12 @@
 
 pub mod checkpoint;
 pub mod device;
+mod early_stop;
 pub mod host_input;
 pub mod host_transform;
 pub mod loader;
 pub mod optim;
+mod outputs;
+mod pass;
 pub mod tensorboard;
 pub mod trainer;

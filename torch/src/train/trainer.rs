@@ -6,26 +6,29 @@
 //! meant this but recorded the last batch's loss); normalization statistics come from the training
 //! fold only (the study used the whole data set); `seconds` and `images_per_second` replace its
 //! `inference_time` in minutes (TensorBoard still gets `inference_time` in minutes).
+//!
+//! A run is set up once (`Run::set_up`), resumes from the latest checkpoint if there is one (`resume`),
+//! trains epoch by epoch (`Run::epoch`, a checkpoint after each) and finally writes its outputs.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Instant;
 
-use anyhow::{anyhow, bail, Context, Result};
-use tch::{nn, Device, Kind, Reduction, Tensor};
+use anyhow::{anyhow, bail, Result};
+use tch::{nn, Device, Kind, Tensor};
 
-use super::checkpoint::{self, Progress};
+use super::checkpoint::{self, Progress, Restored};
 use super::device::{self, Pixels, Transform};
+use super::early_stop;
 use super::host_input::HostInput;
 use super::optim::Optimizer;
+use super::outputs;
+use super::pass::{panic_message, Loop};
 use crate::train::host_transform::HostTransform;
-use crate::train::loader::{channel_stats, epoch_order, Batches, Dataset, HostBatch};
-use crate::train::tensorboard::EventWriter;
+use crate::train::loader::{channel_stats, epoch_order, Dataset, HostBatch};
 use pipe_kind::StageParams;
 use pipe_kind::TaskContext;
-use pipe_stages::analysis::tables::{self, EpochRow, PredictionRow};
-use pipe_stages::train::metrics;
+use pipe_stages::analysis::tables::EpochRow;
 use pipe_stages::train::params::{ClassWeights, Sides, TrainParams};
 
 /// Builds a model under a var-store path: `(path, arch, in_channels, num_classes)`.
@@ -34,8 +37,6 @@ pub type ModelBuilder =
 
 /// Batches gathered ahead of the training loop.
 pub const PREFETCH: usize = 4;
-/// Minimum seconds between progress updates.
-const PROGRESS_EVERY: f64 = 0.5;
 
 /// Runs the task: trains, then writes the outputs `epochs`, `predictions`, `model` and `tensorboard`.
 pub fn run(ctx: &TaskContext, build: &ModelBuilder) -> Result<()> {
@@ -44,89 +45,264 @@ pub fn run(ctx: &TaskContext, build: &ModelBuilder) -> Result<()> {
 
 /// [`run`], returning after `stop_after` epochs (with the checkpoint written) as if interrupted.
 pub fn train(ctx: &TaskContext, build: &ModelBuilder, stop_after: Option<usize>) -> Result<()> {
-    let p: TrainParams = ctx.params()?;
-    p.validate()?;
-    let threads = p.threads.unwrap_or(ctx.threads).max(1);
+    let (run, mut learner) = Run::set_up(ctx, build)?;
+    let mut state = resume(&ctx.state_dir, &mut learner)?;
+    let plan = EpochPlan::new(&run.train_rows, run.val_rows.len(), run.p.batch_size);
+    while state.progress.epochs_done < run.p.epochs && !state.progress.stopped_early {
+        run.epoch(&mut learner, &mut state, &plan)?;
+        if stop_after == Some(state.progress.epochs_done) {
+            return Ok(());
+        }
+    }
+    run.write_outputs(&learner, &state)
+}
+
+/// The parts of a run that training reads and does not change, set up once: the task, its parameters,
+/// the data and its split, the input pipeline, the loss's class weights and the model.
+struct Run<'a> {
+    ctx: &'a TaskContext,
+    p: TrainParams,
+    device: Device,
+    data: Arc<Dataset>,
+    /// The examples outside `p.fold`, in data order.
+    train_rows: Vec<usize>,
+    /// The examples of `p.fold`, in data order.
+    val_rows: Vec<usize>,
+    input: Input,
+    /// Class weights of the loss, on the device.
+    weights: Tensor,
+    model: Box<dyn nn::ModuleT + Send>,
+}
+
+/// What training changes and a checkpoint saves besides the progress: the model's variables and the
+/// optimizer's state.
+struct Learner {
+    vs: nn::VarStore,
+    opt: Optimizer,
+}
+
+impl<'a> Run<'a> {
+    /// Reads and checks the parameters and the data, configures libtorch, and builds the model (from
+    /// the task's seed) and its optimizer.
+    fn set_up(ctx: &'a TaskContext, build: &ModelBuilder) -> Result<(Self, Learner)> {
+        let p: TrainParams = ctx.params()?;
+        p.validate()?;
+        let threads = p.threads.unwrap_or(ctx.threads).max(1);
+        let device = configure_libtorch(&p, threads, &ctx.devices);
+        let (data, train_rows, val_rows) = read_split(ctx, &p)?;
+        let input = Input::new(&data, &train_rows, &p, device, threads)?;
+        let weights = class_weights(&data, &train_rows, &p);
+        let shape = &data.shape;
+        eprintln!(
+            "train: {} on fold {}: {} training, {} validation examples of {}x{}x{} padded to {:?}, \
+             device {device:?}, class weights {weights:?}",
+            p.arch,
+            p.fold,
+            train_rows.len(),
+            val_rows.len(),
+            shape.height,
+            shape.width,
+            shape.channels.len(),
+            input.transform.output_size()
+        );
+        let weights = Tensor::from_slice(&weights)
+            .to_kind(Kind::Float)
+            .to_device(device);
+        let (vs, model) = build_model(ctx, build, &p, shape.channels.len() as i64, device)?;
+        check_input_fits(&*model, &data, &input.transform, &p)?;
+        let opt = Optimizer::new(&vs, p.optimizer, p.weight_decay, p.momentum);
+        let run = Run {
+            ctx,
+            p,
+            device,
+            data,
+            train_rows,
+            val_rows,
+            input,
+            weights,
+            model,
+        };
+        Ok((run, Learner { vs, opt }))
+    }
+
+    /// Trains epoch `state.progress.epochs_done` and validates it, records its rows and validation
+    /// predictions, keeps the best epoch and checks early stopping, then saves a checkpoint.
+    fn epoch(&self, learner: &mut Learner, state: &mut Restored, plan: &EpochPlan) -> Result<()> {
+        let (ctx, p) = (self.ctx, &self.p);
+        let epoch = state.progress.epochs_done;
+        // Dropout and other random ops draw from a generator seeded per epoch, so resuming needs no
+        // generator state.
+        tch::manual_seed(epoch_seed(ctx.seed, p.fold, epoch));
+        let done_before = plan.batches_before(epoch);
+        let total = plan.batches_before(p.epochs);
+        let lr = p.lr_at(epoch);
+        let mut order = epoch_order(&self.train_rows, ctx.seed, p.fold, epoch);
+        order.truncate(plan.train_examples);
+        let passes = self.passes();
+        let train_pass = passes.pass(
+            epoch,
+            &order,
+            Some((&mut learner.opt, lr)),
+            done_before,
+            total,
+        )?;
+        let val_done_before = done_before + plan.train_batches as u64;
+        let val_pass = passes.pass(epoch, &self.val_rows, None, val_done_before, total)?;
+        let train_row = passes.row(epoch, "training", &train_pass);
+        let val_row = passes.row(epoch, "validation", &val_pass);
+        let predictions = passes.predictions(epoch, &self.val_rows, &val_pass);
+        let (select, lower_better) = p.selection_metric();
+        let value = val_row.metric(select).unwrap_or(f64::NAN);
+        if early_stop::record_epoch(&mut state.progress, epoch, value, lower_better) {
+            state.best_predictions = predictions.clone();
+        }
+        log_epoch(p, epoch, lr, &train_row, &val_row);
+        state.rows.push(train_row);
+        state.rows.push(val_row);
+        state.last_predictions = predictions;
+        state.progress.epochs_done = epoch + 1;
+        state.progress.optimizer_steps = learner.opt.steps;
+        early_stop::stop_if_patience_ran_out(&mut state.progress, p);
+        learner.save_checkpoint(&ctx.state_dir, state)
+    }
+
+    /// Writes the outputs once training has ended.
+    fn write_outputs(&self, learner: &Learner, state: &Restored) -> Result<()> {
+        let input = &self.input;
+        outputs::write_outputs(
+            self.ctx,
+            &self.p,
+            &learner.vs,
+            state,
+            &self.data,
+            input.pad,
+            input.stats.as_ref(),
+        )
+    }
+
+    /// What a pass over a split reads.
+    fn passes(&self) -> Loop<'_> {
+        Loop {
+            ctx: self.ctx,
+            p: &self.p,
+            data: &self.data,
+            transform: &self.input.transform,
+            host_input: self.input.host.as_ref(),
+            weights: &self.weights,
+            model: &*self.model,
+            device: self.device,
+        }
+    }
+}
+
+impl Learner {
+    /// Saves the variables, the optimizer and `state` as the checkpoint after the last epoch done.
+    fn save_checkpoint(&self, state_dir: &Path, state: &Restored) -> Result<()> {
+        checkpoint::save(
+            state_dir,
+            &self.vs,
+            &self.opt,
+            &state.progress,
+            &state.rows,
+            &state.best_predictions,
+            &state.last_predictions,
+        )
+    }
+}
+
+/// Sets libtorch's threads, determinism and (on CUDA, when asked) bf16 autocast; returns the device.
+fn configure_libtorch(p: &TrainParams, threads: usize, devices: &[usize]) -> Device {
     tch::set_num_threads(i32::try_from(threads).unwrap_or(1));
     if p.deterministic && std::env::var_os("CUBLAS_WORKSPACE_CONFIG").is_none() {
         // cuBLAS reads this when CUDA starts (below); deterministic GEMMs need it.
         std::env::set_var("CUBLAS_WORKSPACE_CONFIG", ":4096:8");
     }
     device::set_deterministic(p.deterministic);
-    let device = device::select(&ctx.devices);
-    let cuda = device.is_cuda();
-    if p.bf16 && cuda {
+    let device = device::select(devices);
+    if p.bf16 && device.is_cuda() {
         device::use_bf16_autocast();
     }
+    device
+}
+
+/// Reads the examples and folds and splits them into training and validation rows, checked; the
+/// shuffled-label control permutes the training labels here.
+fn read_split(
+    ctx: &TaskContext,
+    p: &TrainParams,
+) -> Result<(Arc<Dataset>, Vec<usize>, Vec<usize>)> {
     let examples = ctx.input("examples")?;
     let mut data = Dataset::read(examples, ctx.input("folds")?, p.num_classes)?;
     let (train_rows, val_rows) = data.split(p.fold);
-    check_split(&data, &train_rows, &val_rows, &p)?;
+    check_split(&data, &train_rows, &val_rows, p)?;
     if p.shuffle_labels {
         eprintln!("train: shuffled-label control: the training labels are permuted");
         data.permute_labels(&train_rows, ctx.seed.wrapping_add(p.fold as u64));
     }
-    let data = Arc::new(data);
-    let shape = &data.shape;
-    let pad = p.padding(shape.height, shape.width)?;
-    let stats = p.normalize.then(|| channel_stats(&data, &train_rows, pad));
-    let transform = Transform::new(
-        shape,
-        pad,
-        stats.as_ref().map(|(m, s)| (m.as_slice(), s.as_slice())),
-        device,
-        p.channels_last && cuda,
-    );
-    // On the CPU the loader's thread pads and normalizes into the input tensors, ahead of the model;
-    // a GPU gets u8 pixels.
-    let host_input = (!cuda).then(|| {
-        let transform = HostTransform::new(
-            shape,
-            pad,
-            stats.as_ref().map(|(m, s)| (m.as_slice(), s.as_slice())),
-            threads,
-        );
-        Arc::new(HostInput::new(transform, PREFETCH))
-    });
-    let k = p.num_classes;
-    let weights = class_weights(&data, &train_rows, &p);
-    eprintln!(
-        "train: {} on fold {}: {} training, {} validation examples of {}x{}x{} padded to {:?}, \
-         device {device:?}, class weights {weights:?}",
-        p.arch,
-        p.fold,
-        train_rows.len(),
-        val_rows.len(),
-        shape.height,
-        shape.width,
-        shape.channels.len(),
-        transform.output_size()
-    );
-    let weights = Tensor::from_slice(&weights)
-        .to_kind(Kind::Float)
-        .to_device(device);
+    Ok((Arc::new(data), train_rows, val_rows))
+}
 
+/// How examples become model inputs.
+struct Input {
+    pad: Sides,
+    /// Per-channel mean and standard deviation of the training fold, when normalizing.
+    stats: Option<(Vec<f64>, Vec<f64>)>,
+    transform: Transform,
+    /// On the CPU the loader's thread pads and normalizes into the input tensors, ahead of the model;
+    /// a GPU gets u8 pixels (`None`).
+    host: Option<Arc<HostInput>>,
+}
+
+impl Input {
+    /// The padding, normalization and transforms `p` asks for, statistics from `train_rows`.
+    fn new(
+        data: &Dataset,
+        train_rows: &[usize],
+        p: &TrainParams,
+        device: Device,
+        threads: usize,
+    ) -> Result<Self> {
+        let shape = &data.shape;
+        let cuda = device.is_cuda();
+        let pad = p.padding(shape.height, shape.width)?;
+        let stats = p.normalize.then(|| channel_stats(data, train_rows, pad));
+        let mean_std = stats.as_ref().map(|(m, s)| (m.as_slice(), s.as_slice()));
+        let transform = Transform::new(shape, pad, mean_std, device, p.channels_last && cuda);
+        let host = (!cuda).then(|| {
+            let transform = HostTransform::new(shape, pad, mean_std, threads);
+            Arc::new(HostInput::new(transform, PREFETCH))
+        });
+        Ok(Input {
+            pad,
+            stats,
+            transform,
+            host,
+        })
+    }
+}
+
+/// The model and its variables, initialized from the task's seed (channels-last on CUDA when asked).
+fn build_model(
+    ctx: &TaskContext,
+    build: &ModelBuilder,
+    p: &TrainParams,
+    channels: i64,
+    device: Device,
+) -> Result<(nn::VarStore, Box<dyn nn::ModuleT + Send>)> {
     tch::manual_seed(ctx.seed as i64);
-    let mut vs = nn::VarStore::new(device);
-    let channels = shape.channels.len() as i64;
-    let model = build(&vs.root(), &p.arch, channels, k as i64)?;
-    if p.channels_last && cuda {
+    let vs = nn::VarStore::new(device);
+    let model = build(&vs.root(), &p.arch, channels, p.num_classes as i64)?;
+    if p.channels_last && device.is_cuda() {
         device::vars_channels_last(&vs);
     }
-    check_input_fits(&*model, &data, &transform, &p)?;
-    let mut opt = Optimizer::new(&vs, p.optimizer, p.weight_decay, p.momentum);
+    Ok((vs, model))
+}
 
-    let mut state = match checkpoint::latest(&ctx.state_dir) {
-        Some(dir) => {
-            let r = checkpoint::load(&dir, &mut vs, &mut opt)?;
-            eprintln!(
-                "train: resuming after epoch {} from {}",
-                r.progress.epochs_done,
-                dir.display()
-            );
-            r
-        }
-        None => checkpoint::Restored {
+/// Loads the latest checkpoint in `state_dir` into `learner` and returns its progress and tables; with
+/// none, training starts at epoch 0.
+fn resume(state_dir: &Path, learner: &mut Learner) -> Result<Restored> {
+    let Some(dir) = checkpoint::latest(state_dir) else {
+        return Ok(Restored {
             progress: Progress {
                 epochs_done: 0,
                 optimizer_steps: 0,
@@ -137,122 +313,82 @@ pub fn train(ctx: &TaskContext, build: &ModelBuilder, stop_after: Option<usize>)
             rows: Vec::new(),
             best_predictions: Vec::new(),
             last_predictions: Vec::new(),
-        },
+        });
     };
-
-    let loop_ctx = Loop {
-        ctx,
-        p: &p,
-        data: &data,
-        transform: &transform,
-        host_input: host_input.as_ref(),
-        weights: &weights,
-        model: &*model,
-        device,
-    };
-    // BatchNorm cannot train on one example (PyTorch refuses; libtorch's running variance becomes
-    // NaN), so a lone example left over at the end of a training epoch sits that epoch out. The order
-    // is reshuffled every epoch, so it is a different example each time.
-    let train_per_epoch = if train_rows.len() > 1 && train_rows.len() % p.batch_size == 1 {
-        eprintln!(
-            "train: {} training examples leave one alone in the last batch of {}; each epoch skips \
-             its last example (BatchNorm cannot train on a batch of one)",
-            train_rows.len(),
-            p.batch_size
-        );
-        train_rows.len() - 1
-    } else {
-        train_rows.len()
-    };
-    let train_batches = train_per_epoch.div_ceil(p.batch_size);
-    let batches_per_epoch = train_batches + val_rows.len().div_ceil(p.batch_size);
-    let total = (batches_per_epoch * p.epochs) as u64;
-    let (select, lower_better) = p.selection_metric();
-    while state.progress.epochs_done < p.epochs && !state.progress.stopped_early {
-        let epoch = state.progress.epochs_done;
-        // Dropout and other random ops draw from a generator seeded per epoch, so resuming needs no
-        // generator state.
-        tch::manual_seed(epoch_seed(ctx.seed, p.fold, epoch));
-        let done_before = (batches_per_epoch * epoch) as u64;
-        let lr = p.lr_at(epoch);
-        let mut order = epoch_order(&train_rows, ctx.seed, p.fold, epoch);
-        order.truncate(train_per_epoch);
-        let train_pass = loop_ctx.pass(epoch, &order, Some((&mut opt, lr)), done_before, total)?;
-        let val_pass = loop_ctx.pass(
-            epoch,
-            &val_rows,
-            None,
-            done_before + train_batches as u64,
-            total,
-        )?;
-        let train_row = loop_ctx.row(epoch, "training", &train_pass);
-        let val_row = loop_ctx.row(epoch, "validation", &val_pass);
-        let predictions = loop_ctx.predictions(epoch, &val_rows, &val_pass);
-        let value = val_row.metric(select).unwrap_or(f64::NAN);
-        let improved = match state.progress.best {
-            None => true,
-            Some((_, best)) if best.is_nan() => !value.is_nan(),
-            Some((_, best)) if lower_better => value < best,
-            Some((_, best)) => value > best,
-        };
-        if improved {
-            state.progress.best = Some((epoch, value));
-            state.progress.since_best = 0;
-            state.best_predictions = predictions.clone();
-        } else {
-            state.progress.since_best += 1;
-        }
-        eprintln!(
-            "train: epoch {}/{} lr {lr:e}: training loss {:.4} f1 {:.4}; validation loss {:.4} f1 {:.4} \
-             auc_ovr {:.4} ({:.1} s, {:.0} img/s)",
-            epoch + 1,
-            p.epochs,
-            train_row.loss,
-            train_row.f1,
-            val_row.loss,
-            val_row.f1,
-            val_row.auc_ovr,
-            train_row.seconds + val_row.seconds,
-            train_row.images_per_second
-        );
-        state.rows.push(train_row);
-        state.rows.push(val_row);
-        state.last_predictions = predictions;
-        state.progress.epochs_done = epoch + 1;
-        state.progress.optimizer_steps = opt.steps;
-        if let Some(es) = &p.early_stopping {
-            if state.progress.since_best >= es.patience && epoch + 1 < p.epochs {
-                eprintln!(
-                    "train: early stopping after epoch {}: validation {} has not improved for {} epochs",
-                    epoch + 1,
-                    es.metric,
-                    es.patience
-                );
-                state.progress.stopped_early = true;
-            }
-        }
-        checkpoint::save(
-            &ctx.state_dir,
-            &vs,
-            &opt,
-            &state.progress,
-            &state.rows,
-            &state.best_predictions,
-            &state.last_predictions,
-        )?;
-        if stop_after == Some(state.progress.epochs_done) {
-            return Ok(());
-        }
-    }
-    write_outputs(ctx, &p, &vs, &state, &data, pad, stats.as_ref())
+    let restored = checkpoint::load(&dir, &mut learner.vs, &mut learner.opt)?;
+    eprintln!(
+        "train: resuming after epoch {} from {}",
+        restored.progress.epochs_done,
+        dir.display()
+    );
+    Ok(restored)
 }
 
+/// How the batches of every epoch add up, for the progress updates.
+struct EpochPlan {
+    /// Training examples per epoch: all of them, or all but one that would be alone in a batch.
+    train_examples: usize,
+    /// Training batches per epoch.
+    train_batches: usize,
+    /// Training and validation batches per epoch.
+    batches_per_epoch: usize,
+}
+
+impl EpochPlan {
+    /// The plan for `train_rows` and `val_examples` in batches of `batch_size`.
+    fn new(train_rows: &[usize], val_examples: usize, batch_size: usize) -> Self {
+        // BatchNorm cannot train on one example (PyTorch refuses; libtorch's running variance becomes
+        // NaN), so a lone example left over at the end of a training epoch sits that epoch out. The
+        // order is reshuffled every epoch, so it is a different example each time.
+        let n = train_rows.len();
+        let train_examples = if n > 1 && n % batch_size == 1 {
+            eprintln!(
+                "train: {n} training examples leave one alone in the last batch of {batch_size}; each \
+                 epoch skips its last example (BatchNorm cannot train on a batch of one)"
+            );
+            n - 1
+        } else {
+            n
+        };
+        let train_batches = train_examples.div_ceil(batch_size);
+        EpochPlan {
+            train_examples,
+            train_batches,
+            batches_per_epoch: train_batches + val_examples.div_ceil(batch_size),
+        }
+    }
+
+    /// Batches of the epochs before `epoch`.
+    fn batches_before(&self, epoch: usize) -> u64 {
+        (self.batches_per_epoch * epoch) as u64
+    }
+}
+
+/// The seed of the torch generator in `epoch`.
 fn epoch_seed(seed: u64, fold: i32, epoch: usize) -> i64 {
     seed.wrapping_mul(1_000_003)
         .wrapping_add((fold as u64) << 20)
         .wrapping_add(epoch as u64) as i64
 }
 
+/// Prints the epoch's summary line.
+fn log_epoch(p: &TrainParams, epoch: usize, lr: f64, train: &EpochRow, val: &EpochRow) {
+    eprintln!(
+        "train: epoch {}/{} lr {lr:e}: training loss {:.4} f1 {:.4}; validation loss {:.4} f1 {:.4} \
+         auc_ovr {:.4} ({:.1} s, {:.0} img/s)",
+        epoch + 1,
+        p.epochs,
+        train.loss,
+        train.f1,
+        val.loss,
+        val.f1,
+        val.auc_ovr,
+        train.seconds + val.seconds,
+        train.images_per_second
+    );
+}
+
+/// Fails on an empty validation or training split, or a training split of one class.
 fn check_split(data: &Dataset, train: &[usize], val: &[usize], p: &TrainParams) -> Result<()> {
     if val.is_empty() {
         let mut folds: Vec<i32> = data.folds.clone();
@@ -343,324 +479,4 @@ fn check_input_fits(
         );
     }
     Ok(())
-}
-
-fn panic_message(e: &Box<dyn std::any::Any + Send>) -> String {
-    e.downcast_ref::<String>()
-        .cloned()
-        .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_else(|| "libtorch error".to_string())
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .to_string()
-}
-
-/// What one pass over a split produced.
-struct Pass {
-    loss: f64,
-    labels: Vec<usize>,
-    probs: Vec<f64>,
-    seconds: f64,
-}
-
-/// Everything a pass needs.
-struct Loop<'a> {
-    ctx: &'a TaskContext,
-    p: &'a TrainParams,
-    data: &'a Arc<Dataset>,
-    transform: &'a Transform,
-    host_input: Option<&'a Arc<HostInput>>,
-    weights: &'a Tensor,
-    model: &'a dyn nn::ModuleT,
-    device: Device,
-}
-
-impl Loop<'_> {
-    /// One pass over `rows` in order: training when `opt` is given (with its learning rate).
-    fn pass(
-        &self,
-        epoch: usize,
-        rows: &[usize],
-        mut opt: Option<(&mut Optimizer, f64)>,
-        done_before: u64,
-        total: u64,
-    ) -> Result<Pass> {
-        let p = self.p;
-        let training = opt.is_some();
-        let start = Instant::now();
-        let n_batches = rows.len().div_ceil(p.batch_size);
-        let mut losses: Vec<Tensor> = Vec::with_capacity(n_batches);
-        let mut probs: Vec<Tensor> = Vec::with_capacity(n_batches);
-        let mut loss_values: Vec<f64> = Vec::with_capacity(n_batches);
-        let mut last_report = Instant::now();
-        let host = self.host_input.cloned();
-        let batches = Batches::start(
-            self.data.clone(),
-            rows.to_vec(),
-            p.batch_size,
-            PREFETCH,
-            move |images| match &host {
-                Some(h) => Pixels::Ready(h.prepare(images)),
-                None => Pixels::Raw(images.concat()),
-            },
-        );
-        for (b, batch) in batches.enumerate() {
-            let (x, y) = self.transform.apply(batch)?;
-            let step = catch_unwind(AssertUnwindSafe(|| {
-                let forward = || {
-                    let logits = tch::autocast(p.bf16 && self.device.is_cuda(), || {
-                        self.model.forward_t(&x, training)
-                    })
-                    .to_kind(Kind::Float);
-                    let loss = logits.cross_entropy_loss(
-                        &y,
-                        Some(self.weights),
-                        Reduction::Mean,
-                        -100,
-                        0.0,
-                    );
-                    (logits, loss)
-                };
-                match opt.as_mut() {
-                    Some((o, lr)) => {
-                        o.zero_grad();
-                        let (logits, loss) = forward();
-                        loss.backward();
-                        o.step(*lr);
-                        (logits.detach(), loss.detach())
-                    }
-                    None => tch::no_grad(forward),
-                }
-            }));
-            let (logits, loss) = step.map_err(|e| self.torch_error(epoch, b, &e))?;
-            if let Some(host) = self.host_input {
-                // SAFETY: the step is over and this is the last handle to `x`'s storage: backward
-                // released what autograd saved of it, and the detached logits and loss do not view it.
-                unsafe { host.recycle(x) };
-            }
-            probs.push(logits.softmax(-1, Kind::Float));
-            losses.push(loss);
-            if last_report.elapsed().as_secs_f64() >= PROGRESS_EVERY || b + 1 == n_batches {
-                self.collect_losses(&mut losses, &mut loss_values, epoch, training)?;
-                let seen = ((b + 1) * p.batch_size).min(rows.len());
-                let mean = loss_values.iter().sum::<f64>() / loss_values.len() as f64;
-                self.ctx.progress.update(
-                    done_before + b as u64 + 1,
-                    total,
-                    format!(
-                        "epoch {}/{} {} batch {}/{n_batches} loss {mean:.3} {:.0} img/s",
-                        epoch + 1,
-                        p.epochs,
-                        if training { "train" } else { "val" },
-                        b + 1,
-                        seen as f64 / start.elapsed().as_secs_f64()
-                    ),
-                );
-                last_report = Instant::now();
-            }
-        }
-        let probs = Tensor::cat(&probs, 0)
-            .to_kind(Kind::Double)
-            .to_device(Device::Cpu);
-        let probs: Vec<f64> = Vec::try_from(probs.view([-1]))?;
-        let seconds = start.elapsed().as_secs_f64();
-        Ok(Pass {
-            loss: loss_values.iter().sum::<f64>() / loss_values.len() as f64,
-            labels: rows.iter().map(|&r| self.data.labels[r] as usize).collect(),
-            probs,
-            seconds,
-        })
-    }
-
-    /// Moves pending batch losses to the host (one synchronization) and stops on a non-finite one.
-    fn collect_losses(
-        &self,
-        pending: &mut Vec<Tensor>,
-        values: &mut Vec<f64>,
-        epoch: usize,
-        training: bool,
-    ) -> Result<()> {
-        if pending.is_empty() {
-            return Ok(());
-        }
-        let t = Tensor::stack(pending, 0)
-            .to_kind(Kind::Double)
-            .to_device(Device::Cpu);
-        let new: Vec<f64> = Vec::try_from(t)?;
-        pending.clear();
-        for v in new {
-            if !v.is_finite() {
-                bail!(
-                    "the {} loss is {v} at epoch {} batch {} (1-based); lower params.lr or check the inputs",
-                    if training { "training" } else { "validation" },
-                    epoch + 1,
-                    values.len() + 1
-                );
-            }
-            values.push(v);
-        }
-        Ok(())
-    }
-
-    fn torch_error(
-        &self,
-        epoch: usize,
-        batch: usize,
-        e: &Box<dyn std::any::Any + Send>,
-    ) -> anyhow::Error {
-        let msg = panic_message(e);
-        if msg.contains("out of memory") {
-            anyhow!(
-                "out of memory on {:?} with batch_size {} (epoch {} batch {}); try params.batch_size {}",
-                self.device,
-                self.p.batch_size,
-                epoch + 1,
-                batch + 1,
-                (self.p.batch_size / 2).max(1)
-            )
-        } else {
-            anyhow!(
-                "libtorch failed at epoch {} batch {}: {msg}",
-                epoch + 1,
-                batch + 1
-            )
-        }
-    }
-
-    fn row(&self, epoch: usize, split: &str, pass: &Pass) -> EpochRow {
-        let report = metrics::evaluate(&pass.labels, &pass.probs, self.p.num_classes);
-        for w in &report.warnings {
-            eprintln!("train: warning: epoch {} {split}: {w}", epoch + 1);
-        }
-        let m = report.metrics;
-        EpochRow {
-            arch: self.p.arch.clone(),
-            fold: self.p.fold,
-            epoch: epoch as i32,
-            split: split.to_string(),
-            loss: pass.loss,
-            accuracy: m.accuracy,
-            precision: m.precision,
-            recall: m.recall,
-            f1: m.f1,
-            auc_ovr: m.auc_ovr,
-            auc_ovo: m.auc_ovo,
-            mcc: m.mcc,
-            seconds: pass.seconds,
-            images_per_second: pass.labels.len() as f64 / pass.seconds,
-        }
-    }
-
-    fn predictions(&self, epoch: usize, rows: &[usize], pass: &Pass) -> Vec<PredictionRow> {
-        let k = self.p.num_classes;
-        rows.iter()
-            .zip(pass.probs.chunks(k))
-            .map(|(&r, probs)| {
-                let mut p = [0.0; 3];
-                p[..k].copy_from_slice(probs);
-                PredictionRow {
-                    arch: self.p.arch.clone(),
-                    id: self.data.ids[r].clone(),
-                    fold: self.p.fold,
-                    epoch: epoch as i32,
-                    label: self.data.labels[r] as i8,
-                    p,
-                }
-            })
-            .collect()
-    }
-}
-
-/// The `model` output's `config.json`.
-#[derive(serde::Serialize)]
-struct ModelConfig<'a> {
-    arch: &'a str,
-    channels: &'a [String],
-    classes: usize,
-    height: usize,
-    width: usize,
-    padding: Sides,
-    normalization: Option<Normalization<'a>>,
-    epoch: usize,
-}
-
-#[derive(serde::Serialize)]
-struct Normalization<'a> {
-    mean: &'a [f64],
-    std: &'a [f64],
-}
-
-fn write_outputs(
-    ctx: &TaskContext,
-    p: &TrainParams,
-    vs: &nn::VarStore,
-    state: &checkpoint::Restored,
-    data: &Dataset,
-    pad: Sides,
-    stats: Option<&(Vec<f64>, Vec<f64>)>,
-) -> Result<()> {
-    tables::write_epochs(ctx.output("epochs")?, &state.rows)?;
-    let mut predictions = state.last_predictions.clone();
-    let last_epoch = predictions.first().map(|r| r.epoch);
-    if state.best_predictions.first().map(|r| r.epoch) != last_epoch {
-        predictions.extend(state.best_predictions.iter().cloned());
-    }
-    tables::write_predictions(ctx.output("predictions")?, &predictions)?;
-
-    let model_dir = ctx.output("model")?;
-    std::fs::create_dir_all(model_dir)
-        .with_context(|| format!("cannot create {}", model_dir.display()))?;
-    vs.save(model_dir.join("model.safetensors"))
-        .context("cannot save the model")?;
-    let config = ModelConfig {
-        arch: &p.arch,
-        channels: &data.shape.channels,
-        classes: p.num_classes,
-        height: data.shape.height,
-        width: data.shape.width,
-        padding: pad,
-        normalization: stats.map(|(mean, std)| Normalization { mean, std }),
-        epoch: state.progress.epochs_done,
-    };
-    std::fs::write(
-        model_dir.join("config.json"),
-        serde_json::to_vec_pretty(&config)?,
-    )?;
-    write_tensorboard(ctx.output("tensorboard")?, &state.rows)
-}
-
-/// Scalars under the study's tags (`train_metrics/f1`, `val_metrics/auc_ovr`, ...; step = epoch + 1;
-/// `inference_time` in minutes as the study logged it).
-fn write_tensorboard(dir: &Path, rows: &[EpochRow]) -> Result<()> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0);
-    let mut w = EventWriter::create(dir, now)?;
-    for r in rows {
-        let prefix = if r.split == "training" {
-            "train_metrics"
-        } else {
-            "val_metrics"
-        };
-        let step = i64::from(r.epoch) + 1;
-        for name in tables::METRICS {
-            let v = r.metric(name).unwrap_or(f64::NAN);
-            w.scalar(&format!("{prefix}/{name}"), v, step, now)?;
-        }
-        w.scalar(
-            &format!("{prefix}/inference_time"),
-            r.seconds / 60.0,
-            step,
-            now,
-        )?;
-        w.scalar(
-            &format!("{prefix}/images_per_second"),
-            r.images_per_second,
-            step,
-            now,
-        )?;
-    }
-    w.finish()
 }

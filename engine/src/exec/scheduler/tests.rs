@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use pipe_stages::kind::Progress;
+use pipe_kind::Progress;
 
 use super::*;
 use crate::key::DigestMemo;
