@@ -13,10 +13,10 @@ const CSV: &str = "rolling-in-the-deep_2025-W12_6fold_metrics.csv";
 fn editing_the_imported_csv_reruns_the_analysis_and_changes_the_figure() {
     let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/seed-tables");
     let Ok(csv) = std::fs::read_to_string(shared.join(CSV)) else {
-        println!(
-            "skipping: {} not found (../shared is absent)",
+        pipe_testkit::skip(&format!(
+            "{} not found (../shared is absent)",
             shared.display()
-        );
+        ));
         return;
     };
     let p = Project::new();

@@ -438,7 +438,7 @@ fn force_recomputes_a_cached_stage() {
 #[test]
 fn run_records_are_readable_by_pyarrow() {
     let Ok(python) = std::env::var("PIPE_PYTHON") else {
-        eprintln!("skipping: PIPE_PYTHON is not set (scripts/dev sets it)");
+        pipe_testkit::skip("PIPE_PYTHON is not set (scripts/dev sets it)");
         return;
     };
     let p = study_project();

@@ -1,10 +1,11 @@
 //! End-to-end tests of `pipe run --executor slurm` against a live Slurm cluster.
 //!
 //! Start one on a test machine with `scripts/slurm-test-cluster start [--accounting]` (one node, 8 CPUs,
-//! four fake GPUs); without `sbatch` on PATH or a reachable cluster these tests print why and return
-//! at once. Tests that follow jobs run once per way of asking Slurm about them: with accounting
-//! (`--accounting`) once with `sacct` and once with `squeue` (forced with `PIPE_SLURM_QUERY`); without,
-//! once in `auto` mode, where pipe finds that `sacct` is disabled and falls back to `squeue`.
+//! four fake GPUs); without `sbatch` on PATH or a reachable cluster these tests report why
+//! ([`pipe_testkit::skip`]) and return at once. Tests that follow jobs run once per way of asking
+//! Slurm about them: with accounting (`--accounting`) once with `sacct` and once with `squeue` (forced
+//! with `PIPE_SLURM_QUERY`); without, once in `auto` mode, where pipe finds that `sacct` is disabled
+//! and falls back to `squeue`.
 
 mod common;
 
@@ -47,10 +48,11 @@ fn quick(program: &str, args: &[&str], limit: Duration) -> Option<String> {
 }
 
 /// The ways of asking Slurm about jobs that this cluster supports (`squeue` and `sacct` when
-/// accounting is on, else `auto`), checked once per test binary; empty when no cluster answers.
+/// accounting is on, else `auto`), checked once per test binary; empty, with the calling test
+/// reported as skipped, when no cluster answers.
 fn modes() -> &'static [&'static str] {
     static MODES: OnceLock<Vec<&'static str>> = OnceLock::new();
-    MODES.get_or_init(|| {
+    let modes = MODES.get_or_init(|| {
         // `scontrol ping` fails fast when no controller is configured; sinfo may wait ~10 s for one.
         let up = quick("sbatch", &["--version"], Duration::from_secs(3)).is_some()
             && quick("scontrol", &["ping"], Duration::from_secs(3)).is_some_and(|o| o.contains("UP"))
@@ -60,9 +62,6 @@ fn modes() -> &'static [&'static str] {
                 })
             });
         if !up {
-            eprintln!(
-                "skipping: no Slurm cluster (sbatch not on PATH, no controller or no node up); start one with scripts/slurm-test-cluster start [--accounting]"
-            );
             return Vec::new();
         }
         if quick("sacct", &["-n", "-X", "-j", "1"], Duration::from_secs(5)).is_some() {
@@ -73,10 +72,16 @@ fn modes() -> &'static [&'static str] {
             );
             vec!["auto"]
         }
-    })
+    });
+    if modes.is_empty() {
+        pipe_testkit::skip(
+            "no Slurm cluster (sbatch not on PATH, no controller or no node up); start one with scripts/slurm-test-cluster start [--accounting]",
+        );
+    }
+    modes
 }
 
-/// Whether a cluster answers (the reason it does not is printed once).
+/// Whether a cluster answers (the calling test is reported as skipped when none does).
 fn cluster_up() -> bool {
     !modes().is_empty()
 }
@@ -651,7 +656,7 @@ fn cache_the_compute_node_cannot_see_is_a_clear_error() {
         .args(["--mount", "--propagation", "private", "true"])
         .output();
     if !probe.is_ok_and(|o| o.status.success()) {
-        eprintln!("skipping: cannot make a mount namespace (unshare --mount needs root)");
+        pipe_testkit::skip("cannot make a mount namespace (unshare --mount needs root)");
         return;
     }
     let out = Command::new("unshare")

@@ -104,7 +104,7 @@ fn stored_scipy_fixtures() {
 #[test]
 fn live_scipy() {
     let Ok(python) = std::env::var("PIPE_PYTHON") else {
-        println!("skipping: PIPE_PYTHON is not set (stored fixtures are still checked)");
+        pipe_testkit::skip("PIPE_PYTHON is not set (stored fixtures are still checked)");
         return;
     };
     let out = Command::new(&python)
@@ -112,10 +112,10 @@ fn live_scipy() {
         .output()
         .expect("run PIPE_PYTHON");
     if !out.status.success() {
-        println!(
-            "skipping: {python} could not run the fixture script (scipy missing?): {}",
+        pipe_testkit::skip(&format!(
+            "{python} could not run the fixture script (scipy missing?): {}",
             String::from_utf8_lossy(&out.stderr)
-        );
+        ));
         return;
     }
     let reference: Value = serde_json::from_slice(&out.stdout).unwrap();

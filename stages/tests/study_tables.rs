@@ -15,7 +15,7 @@ fn data_dir() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        println!("skipping: ../shared/data not found");
+        pipe_testkit::skip("../shared/data not found");
         None
     }
 }

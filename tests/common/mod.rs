@@ -83,14 +83,14 @@ impl Project {
 }
 
 /// Whether the `pipe-torch` worker sits next to the `pipe` binary under test (`cargo test --workspace`
-/// builds it); prints why a test skips when it does not.
+/// builds it); reports the calling test as skipped ([`pipe_testkit::skip`]) when it does not.
 pub fn torch_worker_built() -> bool {
     let torch = Path::new(env!("CARGO_BIN_EXE_pipe")).with_file_name("pipe-torch");
     if !torch.is_file() {
-        println!(
-            "skipping: {} is not built (cargo test --workspace builds it)",
+        pipe_testkit::skip(&format!(
+            "{} is not built (cargo test --workspace builds it)",
             torch.display()
-        );
+        ));
     }
     torch.is_file()
 }

@@ -15,7 +15,7 @@ fn pipe() -> Option<PathBuf> {
     if p.is_file() {
         Some(p)
     } else {
-        println!("skipping: {} is not built", p.display());
+        pipe_testkit::skip(&format!("{} is not built", p.display()));
         None
     }
 }
@@ -33,10 +33,10 @@ fn timm_params() -> Option<BTreeMap<String, i64>> {
     let path =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/anchors/timm-params.csv");
     let Ok(text) = std::fs::read_to_string(&path) else {
-        println!(
-            "skipping: {} not found (../shared is absent)",
+        pipe_testkit::skip(&format!(
+            "{} not found (../shared is absent)",
             path.display()
-        );
+        ));
         return None;
     };
     let mut lines = text.lines();

@@ -13,8 +13,8 @@ fn python() -> Option<String> {
     match std::env::var("PIPE_PYTHON") {
         Ok(p) if !p.is_empty() => Some(p),
         _ => {
-            println!(
-                "skipping: PIPE_PYTHON is not set (a Python with timm and safetensors is needed)"
+            pipe_testkit::skip(
+                "PIPE_PYTHON is not set (a Python with timm and safetensors is needed)",
             );
             None
         }

@@ -349,7 +349,7 @@ print(json.dumps(out))
     #[test]
     fn matches_scikit_learn() {
         let Some(python) = std::env::var_os("PIPE_PYTHON") else {
-            eprintln!("skipping: PIPE_PYTHON is not set (needs scikit-learn)");
+            pipe_testkit::skip("PIPE_PYTHON is not set (needs scikit-learn)");
             return;
         };
         let cases = cases();
@@ -363,7 +363,7 @@ print(json.dumps(out))
         std::io::Write::write_all(&mut child.stdin.take().unwrap(), &input).unwrap();
         let out = child.wait_with_output().unwrap();
         if !out.status.success() {
-            eprintln!("skipping: PIPE_PYTHON cannot run scikit-learn");
+            pipe_testkit::skip("PIPE_PYTHON cannot run scikit-learn");
             return;
         }
         let expected: Vec<Vec<Option<f64>>> = serde_json::from_slice(&out.stdout).unwrap();

@@ -177,7 +177,7 @@ print(json.dumps(out))
     #[test]
     fn updates_match_pytorch() {
         let Some(python) = std::env::var_os("PIPE_PYTHON") else {
-            eprintln!("skipping: PIPE_PYTHON is not set (needs torch)");
+            pipe_testkit::skip("PIPE_PYTHON is not set (needs torch)");
             return;
         };
         let out = std::process::Command::new(python)
@@ -185,7 +185,7 @@ print(json.dumps(out))
             .output()
             .unwrap();
         if !out.status.success() {
-            eprintln!("skipping: PIPE_PYTHON cannot run torch");
+            pipe_testkit::skip("PIPE_PYTHON cannot run torch");
             return;
         }
         let expected: std::collections::HashMap<String, Vec<f64>> =

@@ -20,28 +20,31 @@ fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/write_tfrecords.py")
 }
 
-/// The Python interpreter from `$PIPE_PYTHON`, or `None` (with a message) when it is unset.
+/// The Python interpreter from `$PIPE_PYTHON`, or `None` (the test reported as skipped) when it is
+/// unset.
 fn python() -> Option<String> {
     match std::env::var("PIPE_PYTHON") {
         Ok(p) if !p.is_empty() => Some(p),
         _ => {
-            eprintln!(
-                "skipping: PIPE_PYTHON is not set (needs a Python with numpy, Pillow and tfrecord)"
+            pipe_testkit::skip(
+                "PIPE_PYTHON is not set (needs a Python with numpy, Pillow and tfrecord)",
             );
             None
         }
     }
 }
 
-/// Runs the independent writer into `dir`; `None` (with a message) when numpy, Pillow or tfrecord is
-/// missing.
+/// Runs the independent writer into `dir`; `None` (the test reported as skipped) when numpy, Pillow or
+/// tfrecord is missing.
 fn write_fixtures(python: &str, dir: &Path) -> Option<()> {
     let probe = Command::new(python)
         .args(["-c", "import numpy, PIL, tfrecord"])
         .output()
         .expect("PIPE_PYTHON cannot be started");
     if !probe.status.success() {
-        eprintln!("skipping: {python} lacks numpy, Pillow or tfrecord (pip install -r scripts/requirements.txt)");
+        pipe_testkit::skip(&format!(
+            "{python} lacks numpy, Pillow or tfrecord (pip install -r scripts/requirements.txt)"
+        ));
         return None;
     }
     let out = Command::new(python)

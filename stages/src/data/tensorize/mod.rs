@@ -808,7 +808,7 @@ mod tests {
         if dir.exists() {
             Some(dir)
         } else {
-            println!("skipping: ../shared/data not found");
+            pipe_testkit::skip("../shared/data not found");
             None
         }
     }
