@@ -3,7 +3,7 @@
 //! The engine, one module per concern: [`spec`] reads the pipeline file, [`plan`] expands it into a
 //! task graph with content keys ([`key`]), [`cache`] stores outputs by key, [`exec`] schedules tasks
 //! onto worker processes, [`record`] writes run records, [`explain`] says why tasks run, and
-//! [`report`] shows a run. [`cli`] ties them into the `pipe` command. The engine knows stage kinds only
+//! [`reporter`] shows a run. [`cli`] ties them into the `pipe` command. The engine knows stage kinds only
 //! through the contract of the `pipe-kind` crate: the binaries hand it a registry of kinds at start
 //! ([`kinds`]); the built-in kinds live in the `pipe-stages` crate.
 
@@ -16,7 +16,7 @@ pub mod key;
 pub mod kinds;
 pub mod plan;
 pub mod record;
-pub mod report;
+pub mod reporter;
 pub mod spec;
 
 /// This machine's host name (`unknown` when it cannot be read).

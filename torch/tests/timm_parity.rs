@@ -1,4 +1,4 @@
-//! Forward parity with timm: for the smallest variant of each family, `timm_export.py` (run with the
+//! Forward parity with timm: for the smallest variant of each family (and regnety_120), `timm_export.py` (run with the
 //! interpreter in `PIPE_PYTHON`) exports a seeded timm model with the study's modification, an input
 //! batch and its eval-mode logits; the same weights, loaded by name into our model, must give the same
 //! logits.
@@ -21,9 +21,12 @@ fn python() -> Option<String> {
     }
 }
 
-const ARCHS: [&str; 5] = [
+/// The smallest variant of each family, and `regnety_120`: regnety_320's block layout (a final stage of
+/// one block, wide groups of 112 channels and more) at a third of its size.
+const ARCHS: [&str; 6] = [
     "inception_v3",
     "regnety_002",
+    "regnety_120",
     "resnext50_32x4d",
     "efficientnet_b0",
     "convnext_atto",

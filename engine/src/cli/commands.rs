@@ -11,7 +11,7 @@ use crate::explain;
 use crate::key::DigestMemo;
 use crate::plan::{self, DagFormat, Plan, PlanOptions, Source};
 use crate::record::{self, RecordRow};
-use crate::report;
+use crate::reporter;
 use crate::spec::{parse_set, Pipeline};
 
 /// Loads and plans the pipeline named by `args`, digesting inputs through the cache's memo.
@@ -90,7 +90,7 @@ pub fn run(
     };
     let run_id = run_id();
     let started = std::time::Instant::now();
-    let mut reporter = report::for_stderr();
+    let mut reporter = reporter::for_stderr();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -266,7 +266,7 @@ pub fn show(cache_dir: &Path, args: &PlanArgs, task: &str) -> Result<i32, PipeEr
             "ran:     {:.1}s on {} ({}), finished {}",
             m.finished - m.started,
             m.host,
-            report::device_label(&m.devices),
+            reporter::device_label(&m.devices),
             humantime::format_rfc3339_seconds(
                 std::time::UNIX_EPOCH + std::time::Duration::from_secs_f64(m.finished.max(0.0))
             )

@@ -14,7 +14,7 @@ use super::worker::now;
 use super::{Outcome, TaskResult, TaskStatus};
 use crate::cache::Cache;
 use crate::plan::{Plan, Task};
-use crate::report::{Reporter, RunEvent};
+use crate::reporter::{Reporter, RunEvent};
 use crate::spec::SlurmSettings;
 
 /// Where tasks run.

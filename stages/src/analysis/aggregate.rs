@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::analysis::frame::{Frame, Values};
 use crate::analysis::tables::{
-    read_epochs, read_predictions, write_epochs, write_predictions, EpochRow, METRICS,
+    read_epochs, read_predictions, write_epochs, write_predictions, EpochRow, METRICS, TIMINGS,
 };
 use pipe_kind::{InputPort, OutputPort, StageKind, StageParams, TaskContext};
 
@@ -68,17 +68,15 @@ impl StageParams for Params {
 }
 
 /// Metrics summarized per arch: the quality metrics and the pass time.
-pub const SUMMARY_METRICS: [&str; 9] = [
-    "loss",
-    "accuracy",
-    "precision",
-    "recall",
-    "f1",
-    "auc_ovr",
-    "auc_ovo",
-    "mcc",
-    "seconds",
-];
+pub const SUMMARY_METRICS: [&str; 9] = {
+    let mut names = [TIMINGS[0]; 9];
+    let mut i = 0;
+    while i < METRICS.len() {
+        names[i] = METRICS[i];
+        i += 1;
+    }
+    names
+};
 
 /// The `aggregate` stage kind.
 pub struct Aggregate;

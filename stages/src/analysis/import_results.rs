@@ -12,7 +12,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
-use crate::analysis::tables::{write_epochs, EpochRow};
+use crate::analysis::tables::{write_epochs, EpochRow, EPOCH_FLOATS};
 use pipe_kind::{InputPort, OutputPort, StageKind, StageParams, TaskContext};
 
 /// Parameters of `import_results`.
@@ -71,20 +71,38 @@ impl StageKind for ImportResults {
 /// Column names of the long CSV, in the order the reader looks them up.
 const COLUMNS: [&str; 6] = ["run", "fold", "epoch", "split", "metric", "value"];
 
-/// Metric names the CSV may use, and the epochs-table column each fills.
-const METRIC_COLUMNS: [(&str, &str); 11] = [
-    ("loss", "loss"),
-    ("accuracy", "accuracy"),
-    ("precision", "precision"),
-    ("recall", "recall"),
-    ("f1", "f1"),
-    ("auc_ovr", "auc_ovr"),
-    ("auc_ovo", "auc_ovo"),
-    ("mcc", "mcc"),
-    ("seconds", "seconds"),
-    ("inference_time", "seconds"),
-    ("images_per_second", "images_per_second"),
-];
+/// Names the long CSV may use for a metric besides the column names ([`EPOCH_FLOATS`]): the study's
+/// `inference_time` is the `seconds` column.
+const ALIASES: [(&str, &str); 1] = [("inference_time", "seconds")];
+
+/// The epochs-table column that metric name `metric` of the long CSV fills.
+fn column_of(metric: &str) -> Option<&'static str> {
+    EPOCH_FLOATS
+        .iter()
+        .copied()
+        .find(|c| *c == metric)
+        .or_else(|| {
+            ALIASES
+                .iter()
+                .find(|(alias, _)| *alias == metric)
+                .map(|(_, column)| *column)
+        })
+}
+
+/// Every metric name the long CSV may use, each alias after the column it names.
+fn known_metrics() -> Vec<&'static str> {
+    let mut names = Vec::new();
+    for column in EPOCH_FLOATS {
+        names.push(column);
+        names.extend(
+            ALIASES
+                .iter()
+                .filter(|(_, c)| *c == column)
+                .map(|(a, _)| *a),
+        );
+    }
+    names
+}
 
 /// The arch name of run `run`: the mapping's, else the run name without a `_<digits>` suffix.
 pub fn arch_of(run: &str, runs: &BTreeMap<String, String>) -> String {
@@ -145,10 +163,10 @@ pub fn read_long_csv(path: &Path, runs: &BTreeMap<String, String>) -> Result<Vec
             .parse()
             .with_context(|| format!("{file}:{line}: value '{}' is not a number", field(5)))?;
         let metric = field(4);
-        let Some(&(_, column)) = METRIC_COLUMNS.iter().find(|(m, _)| *m == metric) else {
+        let Some(column) = column_of(metric) else {
             bail!(
                 "{file}:{line}: metric '{metric}' is not known (known: {})",
-                METRIC_COLUMNS.map(|(m, _)| m).join(", ")
+                known_metrics().join(", ")
             );
         };
         let split = field(3);
@@ -164,7 +182,7 @@ pub fn read_long_csv(path: &Path, runs: &BTreeMap<String, String>) -> Result<Vec
                 key.0
             );
         }
-        let slot = EPOCH_COLUMNS
+        let slot = EPOCH_FLOATS
             .iter()
             .position(|c| *c == column)
             .context("metric column table")?;
@@ -172,38 +190,9 @@ pub fn read_long_csv(path: &Path, runs: &BTreeMap<String, String>) -> Result<Vec
     }
     Ok(groups
         .into_iter()
-        .map(|((arch, fold, epoch, split), v)| EpochRow {
-            arch,
-            fold,
-            epoch,
-            split,
-            loss: v[0],
-            accuracy: v[1],
-            precision: v[2],
-            recall: v[3],
-            f1: v[4],
-            auc_ovr: v[5],
-            auc_ovo: v[6],
-            mcc: v[7],
-            seconds: v[8],
-            images_per_second: v[9],
-        })
+        .map(|((arch, fold, epoch, split), v)| EpochRow::from_values(arch, fold, epoch, split, v))
         .collect())
 }
-
-/// The float columns of [`EpochRow`], in the order of the array built per group.
-const EPOCH_COLUMNS: [&str; 10] = [
-    "loss",
-    "accuracy",
-    "precision",
-    "recall",
-    "f1",
-    "auc_ovr",
-    "auc_ovo",
-    "mcc",
-    "seconds",
-    "images_per_second",
-];
 
 #[cfg(test)]
 mod tests {

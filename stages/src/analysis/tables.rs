@@ -19,17 +19,33 @@ use parquet::file::properties::WriterProperties;
 
 use crate::data::examples::column;
 
-/// The metric columns of the epochs table, in order.
-pub const METRICS: [&str; 8] = [
-    "loss",
-    "accuracy",
-    "precision",
-    "recall",
-    "f1",
-    "auc_ovr",
-    "auc_ovo",
-    "mcc",
-];
+pub use crate::train::metrics::METRICS;
+
+/// The timing columns of the epochs table, after the [`METRICS`].
+pub const TIMINGS: [&str; 2] = ["seconds", "images_per_second"];
+
+/// Every float column of the epochs table, in order: the [`METRICS`], then the [`TIMINGS`]; the
+/// order of [`EpochRow::values`].
+pub const EPOCH_FLOATS: [&str; 10] = concat(METRICS, TIMINGS);
+
+/// `a` then `b`.
+const fn concat<const A: usize, const B: usize, const C: usize>(
+    a: [&'static str; A],
+    b: [&'static str; B],
+) -> [&'static str; C] {
+    assert!(A + B == C);
+    let mut out = [""; C];
+    let mut i = 0;
+    while i < A {
+        out[i] = a[i];
+        i += 1;
+    }
+    while i < C {
+        out[i] = b[i - A];
+        i += 1;
+    }
+    out
+}
 
 /// One epoch of one (arch, fold) on one split.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,36 +81,50 @@ pub struct EpochRow {
 }
 
 impl EpochRow {
-    /// The value of metric `name` (one of [`METRICS`], `seconds` or `images_per_second`).
+    /// The value of metric `name` (one of [`EPOCH_FLOATS`]).
     pub fn metric(&self, name: &str) -> Option<f64> {
-        Some(match name {
-            "loss" => self.loss,
-            "accuracy" => self.accuracy,
-            "precision" => self.precision,
-            "recall" => self.recall,
-            "f1" => self.f1,
-            "auc_ovr" => self.auc_ovr,
-            "auc_ovo" => self.auc_ovo,
-            "mcc" => self.mcc,
-            "seconds" => self.seconds,
-            "images_per_second" => self.images_per_second,
-            _ => return None,
-        })
+        let i = EPOCH_FLOATS.iter().position(|c| *c == name)?;
+        Some(self.values()[i])
+    }
+
+    /// The float columns' values, in [`EPOCH_FLOATS`] order.
+    pub fn values(&self) -> [f64; 10] {
+        [
+            self.loss,
+            self.accuracy,
+            self.precision,
+            self.recall,
+            self.f1,
+            self.auc_ovr,
+            self.auc_ovo,
+            self.mcc,
+            self.seconds,
+            self.images_per_second,
+        ]
+    }
+
+    /// The row of (arch, fold, epoch, split) with float columns `v` in [`EPOCH_FLOATS`] order.
+    pub fn from_values(arch: String, fold: i32, epoch: i32, split: String, v: [f64; 10]) -> Self {
+        let [loss, accuracy, precision, recall, f1, auc_ovr, auc_ovo, mcc, seconds, images_per_second] =
+            v;
+        Self {
+            arch,
+            fold,
+            epoch,
+            split,
+            loss,
+            accuracy,
+            precision,
+            recall,
+            f1,
+            auc_ovr,
+            auc_ovo,
+            mcc,
+            seconds,
+            images_per_second,
+        }
     }
 }
-
-const EPOCH_FLOATS: [&str; 10] = [
-    "loss",
-    "accuracy",
-    "precision",
-    "recall",
-    "f1",
-    "auc_ovr",
-    "auc_ovo",
-    "mcc",
-    "seconds",
-    "images_per_second",
-];
 
 fn epochs_schema() -> SchemaRef {
     let mut fields = vec![
@@ -178,23 +208,13 @@ pub fn read_epochs(path: &Path) -> Result<Vec<EpochRow>> {
             .map(|n| column::<Float64Array>(&batch, n).with_context(ctx))
             .collect::<Result<Vec<_>>>()?;
         for i in 0..batch.num_rows() {
-            let f = |k: usize| floats[k].value(i);
-            rows.push(EpochRow {
-                arch: arch.value(i).to_string(),
-                fold: fold.value(i),
-                epoch: epoch.value(i),
-                split: split.value(i).to_string(),
-                loss: f(0),
-                accuracy: f(1),
-                precision: f(2),
-                recall: f(3),
-                f1: f(4),
-                auc_ovr: f(5),
-                auc_ovo: f(6),
-                mcc: f(7),
-                seconds: f(8),
-                images_per_second: f(9),
-            });
+            rows.push(EpochRow::from_values(
+                arch.value(i).to_string(),
+                fold.value(i),
+                epoch.value(i),
+                split.value(i).to_string(),
+                std::array::from_fn(|k| floats[k].value(i)),
+            ));
         }
     }
     Ok(rows)

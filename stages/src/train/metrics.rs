@@ -10,6 +10,20 @@
 //! Where sklearn raises (a class that has no example in `y_true`, probabilities that do not sum to 1),
 //! the AUC is NaN and a warning explains why; nothing panics.
 
+/// The metrics an epoch records for each split, in the epochs table's column order (the loss is the
+/// trainer's, the rest [`Metrics`]). The one list of metric names: early stopping, import_results,
+/// aggregate, significance and the report take theirs from here.
+pub const METRICS: [&str; 8] = [
+    "loss",
+    "accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "auc_ovr",
+    "auc_ovo",
+    "mcc",
+];
+
 /// One split's metrics for one epoch (the loss is supplied by the caller).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Metrics {

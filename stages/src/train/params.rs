@@ -4,6 +4,8 @@
 
 use anyhow::{bail, Result};
 use pipe_kind::StageParams;
+
+use crate::train::metrics::METRICS;
 use serde::{Deserialize, Serialize};
 
 /// The optimizer.
@@ -218,18 +220,6 @@ fn default_num_classes() -> usize {
     3
 }
 
-/// Validation metrics early stopping and best-epoch selection may use.
-pub const SELECTABLE: [&str; 8] = [
-    "loss",
-    "accuracy",
-    "precision",
-    "recall",
-    "f1",
-    "auc_ovr",
-    "auc_ovo",
-    "mcc",
-];
-
 impl StageParams for TrainParams {
     /// Checks values serde cannot; errors name the field.
     fn validate(&self) -> Result<()> {
@@ -267,11 +257,11 @@ impl StageParams for TrainParams {
             bail!("params.fold: must be >= 0");
         }
         if let Some(es) = &self.early_stopping {
-            if !SELECTABLE.contains(&es.metric.as_str()) {
+            if !METRICS.contains(&es.metric.as_str()) {
                 bail!(
                     "params.early_stopping.metric: unknown metric '{}'; use one of {}",
                     es.metric,
-                    SELECTABLE.join(", ")
+                    METRICS.join(", ")
                 );
             }
             if es.patience == 0 {

@@ -5,13 +5,11 @@ use std::path::Path;
 
 use anyhow::{bail, Result};
 
-use crate::analysis::tables::EpochRow;
+use crate::analysis::tables::{EpochRow, EPOCH_FLOATS};
 
 /// Whether `name` is a metric column of the final table.
 pub fn is_metric(name: &str) -> bool {
-    crate::analysis::tables::METRICS.contains(&name)
-        || name == "seconds"
-        || name == "images_per_second"
+    EPOCH_FLOATS.contains(&name)
 }
 
 /// Checks a `metrics` parameter at plan time: every name is a metric column.
@@ -22,8 +20,8 @@ pub fn check_metrics(metrics: &[String]) -> anyhow::Result<()> {
     for m in metrics {
         if !is_metric(m) {
             bail!(
-                "params.metrics: '{m}' is not a metric (one of {}, seconds, images_per_second)",
-                crate::analysis::tables::METRICS.join(", ")
+                "params.metrics: '{m}' is not a metric (one of {})",
+                EPOCH_FLOATS.join(", ")
             );
         }
     }
@@ -56,9 +54,8 @@ impl Paired {
         for row in rows {
             let Some(value) = row.metric(metric) else {
                 bail!(
-                    "{file}: metric '{metric}' is not a column of the table (known: {}, seconds, \
-                     images_per_second)",
-                    crate::analysis::tables::METRICS.join(", ")
+                    "{file}: metric '{metric}' is not a column of the table (known: {})",
+                    EPOCH_FLOATS.join(", ")
                 );
             };
             if value.is_nan() {

@@ -499,6 +499,37 @@ pub fn tensorize(
     out: &Path,
     progress: &ProgressSink,
 ) -> Result<Summary> {
+    let (shared, regions) = open_inputs(inputs, params)?;
+    let shape = ImageShape {
+        height: shared.settings.geometry.height,
+        width: shared.settings.geometry.width,
+        channels: shared
+            .settings
+            .channels
+            .iter()
+            .map(|c| c.name().to_string())
+            .collect(),
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .build()
+        .context("cannot start the worker threads")?;
+    let mut writer = ExamplesWriter::create(out, shape, "bam")?;
+    let summary = write_partitions(
+        &shared,
+        &regions,
+        params.partition_size,
+        &pool,
+        &mut writer,
+        progress,
+    )?;
+    writer.finish()?;
+    Ok(summary)
+}
+
+/// Opens and checks the inputs (BAM and index, reference, truth and confident regions; contigs named
+/// alike) and the regions to tensorize.
+fn open_inputs(inputs: &Inputs, params: &Params) -> Result<(Shared, Regions)> {
     let settings = params.settings()?;
     let (header, index) = open_bam(&inputs.reads)?;
     let reference = Reference::open(&inputs.reference)?;
@@ -531,22 +562,6 @@ pub fn tensorize(
         Some(s) => s.clone(),
         None => sample_name(&header, &inputs.reads),
     };
-    let mut contigs: Vec<String> = regions.contigs().map(str::to_string).collect();
-    contigs.sort_by_key(|c| header.reference_sequences().get_index_of(c.as_bytes()));
-    let size = params.partition_size;
-    let total: usize = contigs
-        .iter()
-        .map(|c| partitions(&regions, c, size).len())
-        .sum();
-    let shape = ImageShape {
-        height: settings.geometry.height,
-        width: settings.geometry.width,
-        channels: settings
-            .channels
-            .iter()
-            .map(|c| c.name().to_string())
-            .collect(),
-    };
     let shared = Shared {
         inputs: inputs.clone(),
         header: Arc::new(header),
@@ -557,58 +572,43 @@ pub fn tensorize(
         sample,
         pool: Mutex::new(Vec::new()),
     };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.max(1))
-        .build()
-        .context("cannot start the worker threads")?;
-    let mut writer = ExamplesWriter::create(out, shape, "bam")?;
+    Ok((shared, regions))
+}
+
+/// The partition loop: contig by contig (in the BAM header's order), a batch of units at a time, every
+/// partition's examples written in partition order.
+fn write_partitions(
+    shared: &Shared,
+    regions: &Regions,
+    size: i64,
+    pool: &rayon::ThreadPool,
+    writer: &mut ExamplesWriter,
+    progress: &ProgressSink,
+) -> Result<Summary> {
+    let mut contigs: Vec<String> = regions.contigs().map(str::to_string).collect();
+    contigs.sort_by_key(|c| {
+        shared
+            .header
+            .reference_sequences()
+            .get_index_of(c.as_bytes())
+    });
+    let total: usize = contigs
+        .iter()
+        .map(|c| partitions(regions, c, size).len())
+        .sum();
     let mut summary = Summary {
         partitions: total,
         candidates: 0,
         examples: 0,
     };
-    let batch = threads.max(1) * 2;
+    let batch = pool.current_num_threads() * 2;
     let mut finished = 0u64;
     // Partitions are made contig by contig so a whole genome never holds millions of them at once.
     for contig in &contigs {
-        let parts = partitions(&regions, contig, size);
+        let parts = partitions(regions, contig, size);
         for chunk in units(&parts).chunks(batch) {
-            // One BAM query per unit (BAI's 16 kb linear bins make per-partition queries re-read the
-            // same blocks), then every partition of the batch in parallel.
-            let unit_reads: Vec<Result<Vec<AlignedRead>>> = pool.install(|| {
-                chunk
-                    .par_iter()
-                    .map(|u| {
-                        let (first, last) = (&u[0], &u[u.len() - 1]);
-                        shared.with_readers(|r| {
-                            query_reads(
-                                r,
-                                &shared,
-                                &first.contig,
-                                first.start - READ_OVERLAP_BUFFER_BP,
-                                last.end + READ_OVERLAP_BUFFER_BP,
-                            )
-                        })
-                    })
-                    .collect()
-            });
-            let unit_reads = unit_reads.into_iter().collect::<Result<Vec<_>>>()?;
-            let jobs: Vec<(&Partition, &[AlignedRead])> = chunk
-                .iter()
-                .zip(&unit_reads)
-                .flat_map(|(u, reads)| u.iter().map(move |p| (p, reads.as_slice())))
-                .collect();
-            let results: Vec<Result<(usize, Vec<Example>)>> = pool.install(|| {
-                jobs.par_iter()
-                    .map(|(p, reads)| {
-                        shared
-                            .with_readers(|r| process(&shared, p, reads, r))
-                            .with_context(|| {
-                                format!("partition {}:{}-{}", p.contig, p.start + 1, p.end)
-                            })
-                    })
-                    .collect()
-            });
+            let results = process_units(shared, pool, chunk)?;
+            finished += results.len() as u64;
             for result in results {
                 let (candidates, examples) = result?;
                 summary.candidates += candidates;
@@ -617,7 +617,6 @@ pub fn tensorize(
                     summary.examples += 1;
                 }
             }
-            finished += jobs.len() as u64;
             progress.update(
                 finished,
                 total as u64,
@@ -625,8 +624,51 @@ pub fn tensorize(
             );
         }
     }
-    writer.finish()?;
     Ok(summary)
+}
+
+/// Candidates found and examples made by each partition of `units`, in partition order.
+type PartitionResults = Vec<Result<(usize, Vec<Example>)>>;
+
+/// Reads each unit with one BAM query (BAI's 16 kb linear bins make per-partition queries re-read the
+/// same blocks), then processes every partition of the units in parallel.
+fn process_units(
+    shared: &Shared,
+    pool: &rayon::ThreadPool,
+    units: &[&[Partition]],
+) -> Result<PartitionResults> {
+    let unit_reads: Vec<Result<Vec<AlignedRead>>> = pool.install(|| {
+        units
+            .par_iter()
+            .map(|u| {
+                let (first, last) = (&u[0], &u[u.len() - 1]);
+                shared.with_readers(|r| {
+                    query_reads(
+                        r,
+                        shared,
+                        &first.contig,
+                        first.start - READ_OVERLAP_BUFFER_BP,
+                        last.end + READ_OVERLAP_BUFFER_BP,
+                    )
+                })
+            })
+            .collect()
+    });
+    let unit_reads = unit_reads.into_iter().collect::<Result<Vec<_>>>()?;
+    let jobs: Vec<(&Partition, &[AlignedRead])> = units
+        .iter()
+        .zip(&unit_reads)
+        .flat_map(|(u, reads)| u.iter().map(move |p| (p, reads.as_slice())))
+        .collect();
+    Ok(pool.install(|| {
+        jobs.par_iter()
+            .map(|(p, reads)| {
+                shared
+                    .with_readers(|r| process(shared, p, reads, r))
+                    .with_context(|| format!("partition {}:{}-{}", p.contig, p.start + 1, p.end))
+            })
+            .collect()
+    }))
 }
 
 /// The regions to scan: the `regions` param, else the confident regions, else the BAM's contigs
