@@ -26,7 +26,8 @@ pub trait StageKind: Send + Sync + 'static {
     /// Declared outputs.
     fn outputs(&self) -> &'static [OutputPort];
     /// Reads and checks the resolved parameters: deserializes them (errors name the offending field),
-    /// then runs their [`StageParams::validate`].
+    /// then runs their [`StageParams::validate`]. A kind whose checks need more than its parameters
+    /// (a name that must be in a table of the kind's domain) overrides it.
     fn check_params(&self, params: &serde_json::Value) -> Result<Self::Params> {
         let p: Self::Params = parse_params(params)?;
         p.validate()?;

@@ -268,14 +268,6 @@ impl StageParams for TrainParams {
                 bail!("params.early_stopping.patience: must be at least 1");
             }
         }
-        let names = crate::train::architectures::names();
-        if !names.contains(&self.arch.as_str()) {
-            bail!(
-                "params.arch: unknown architecture '{}'; known: {}",
-                self.arch,
-                names.join(", ")
-            );
-        }
         Ok(())
     }
 }

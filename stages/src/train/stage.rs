@@ -3,7 +3,7 @@
 use anyhow::Result;
 
 use super::params::TrainParams;
-use pipe_kind::{InputPort, OutputPort, StageKind, TaskContext};
+use pipe_kind::{parse_params, InputPort, OutputPort, StageKind, StageParams, TaskContext};
 
 /// Trains one architecture on one cross-validation fold.
 #[derive(Debug, Clone, Copy)]
@@ -49,6 +49,22 @@ static OUTPUTS: [OutputPort; 4] = [
 
 impl StageKind for Train {
     type Params = TrainParams;
+
+    /// The parameters' own checks, and an architecture of the zoo (the training loop itself takes any
+    /// model builder, so the name is checked here).
+    fn check_params(&self, params: &serde_json::Value) -> Result<TrainParams> {
+        let p: TrainParams = parse_params(params)?;
+        p.validate()?;
+        let names = crate::train::architectures::names();
+        if !names.contains(&p.arch.as_str()) {
+            anyhow::bail!(
+                "params.arch: unknown architecture '{}'; known: {}",
+                p.arch,
+                names.join(", ")
+            );
+        }
+        Ok(p)
+    }
 
     fn name(&self) -> &'static str {
         "train"
