@@ -62,8 +62,9 @@ pub fn comparison_table(study: &Study, arch: &str, metrics: &[String]) -> Table 
             cell(am, asd, arch_better),
             p.map(super::format_p).unwrap_or_default(),
             match p {
-                Some(p) if p < study.alpha => "✅".to_string(),
-                Some(_) => "❌".to_string(),
+                // Words, not the study's emoji: a browser without an emoji font shows those as boxes.
+                Some(p) if p < study.alpha => "yes".to_string(),
+                Some(_) => "no".to_string(),
                 None => String::new(),
             },
         ]);

@@ -56,16 +56,41 @@ impl Progression {
             });
         }
         let unit = !matches!(metric, "loss" | "seconds" | "images_per_second");
-        let top = curves
+        let bands = curves
             .iter()
-            .flat_map(|c| c.points.iter().map(|p| p.3))
-            .fold(0.0f64, f64::max);
-        let y_range = if unit { (0.0, 1.0) } else { (0.0, top * 1.05) };
+            .flat_map(|c| c.points.iter().flat_map(|p| [p.2, p.3]));
+        let y_range = fit_range(bands, unit);
         Progression {
             metric_label: super::metric_label(metric).to_string(),
             curves,
             y_range,
         }
+    }
+}
+
+/// A y range that fits `values` (the bands' ends) with a margin of 5% of their span on each side,
+/// kept within [0, 1] for a metric in that unit and at or above 0 for the others.
+fn fit_range(values: impl Iterator<Item = f64>, unit: bool) -> (f64, f64) {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    if lo > hi {
+        return (0.0, 1.0);
+    }
+    let margin = if hi > lo {
+        (hi - lo) * 0.05
+    } else if unit {
+        0.01
+    } else {
+        (hi.abs() * 0.05).max(1e-9)
+    };
+    let (lo, hi) = ((lo - margin).max(0.0), hi + margin);
+    if unit {
+        (lo, hi.min(1.0))
+    } else {
+        (lo, hi)
     }
 }
 
@@ -142,5 +167,29 @@ impl Figure for Progression {
             .draw()
             .map_err(err(name))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit_range;
+
+    #[test]
+    fn the_range_fits_the_bands() {
+        // F1 bands between 0.91 and 0.96: no longer 0 to 1.
+        let (lo, hi) = fit_range([0.91, 0.95, 0.93, 0.96].into_iter(), true);
+        assert!(
+            (lo - 0.9075).abs() < 1e-9 && (hi - 0.9625).abs() < 1e-9,
+            "{lo} {hi}"
+        );
+        // Within [0, 1] for a unit metric, at or above 0 otherwise.
+        assert_eq!(fit_range([0.0, 1.0].into_iter(), true), (0.0, 1.0));
+        let (lo, hi) = fit_range([0.2, 0.9].into_iter(), false);
+        assert_eq!(lo, 0.165);
+        assert!((hi - 0.935).abs() < 1e-9);
+        // A flat curve still gets a visible range; NaN bands are left out; nothing at all: 0 to 1.
+        let (lo, hi) = fit_range([0.5, f64::NAN, 0.5].into_iter(), true);
+        assert!(lo < 0.5 && hi > 0.5);
+        assert_eq!(fit_range(std::iter::empty(), true), (0.0, 1.0));
     }
 }
