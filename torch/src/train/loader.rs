@@ -311,6 +311,7 @@ pub(crate) mod tests {
                 alt: "C".into(),
                 label: Some(label),
                 image: image(i, label),
+                site: None,
             })
             .unwrap();
         }
