@@ -5,12 +5,15 @@
 //!   and `pipe inspect`.
 //! - [`train`]: what training needs without libtorch: `train`'s declaration and parameters, metrics,
 //!   the model zoo's architectures, `model_specs` and `pipe models` (the loop itself is in pipe-torch).
+//! - [`calling`]: from classifier to caller: the `call` kind's declaration and its postprocessing
+//!   (genotype likelihoods per site, the VCF); its batched inference is in pipe-torch.
 //! - [`analysis`]: results into conclusions: `import_results`, `aggregate`, `significance`, `report`,
 //!   and the result tables they share.
 //!
 //! Every kind implements [`pipe_kind::StageKind`].
 
 pub mod analysis;
+pub mod calling;
 pub mod data;
 pub mod train;
 
@@ -33,6 +36,7 @@ pub fn registry() -> Registry {
             &analysis::report::Report,
             &train::Train,
             &train::model_specs::ModelSpecs,
+            &calling::Call,
         ])
         .with_commands(&[&train::models::Models, &data::inspect::Inspect])
 }

@@ -53,6 +53,7 @@ fn fixture(dir: &Path, fold_of: impl Fn(usize) -> i32) -> (PathBuf, PathBuf) {
             alt: "C".into(),
             label: Some(label),
             image,
+            site: None,
         })
         .unwrap();
     }

@@ -2,8 +2,12 @@
 //!
 //! Columns are part of `pipe`'s interface (see the README): `id`, `sample`, `chrom`, `pos` (0-based),
 //! `ref`, `alt` (comma-joined), `label` (0 hom-ref, 1 het, 2 hom-alt, null when unlabeled) and `image`
-//! (fixed-size binary, H*W*C bytes, HWC uint8 as DeepVariant lays it out). The file's key-value metadata
-//! holds `height`, `width`, `channels` (comma-joined names in order) and `source`.
+//! (fixed-size binary, H*W*C bytes, HWC uint8 as DeepVariant lays it out), then what a caller needs of
+//! the candidate site, null where the source does not know it: `site_alts` (every alt allele of the
+//! site, comma-joined; `alt` is this example's subset of them), `dp` (reads counted at the site) and
+//! `ad` (list: reads supporting the reference, then each of `site_alts`). Files written before these
+//! columns existed still read (as null). The file's key-value metadata holds `height`, `width`,
+//! `channels` (comma-joined names in order) and `source`.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -12,8 +16,9 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
 use arrow::array::{
-    Array, FixedSizeBinaryArray, FixedSizeBinaryBuilder, Int64Array, Int64Builder, Int8Array,
-    Int8Builder, RecordBatch, StringArray, StringBuilder,
+    Array, FixedSizeBinaryArray, FixedSizeBinaryBuilder, Int32Array, Int32Builder, Int64Array,
+    Int64Builder, Int8Array, Int8Builder, ListArray, ListBuilder, RecordBatch, StringArray,
+    StringBuilder,
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
@@ -62,7 +67,23 @@ pub struct Example {
     pub label: Option<i8>,
     /// HWC uint8 image.
     pub image: Vec<u8>,
+    /// The candidate site as a caller needs it; `None` where the source does not say.
+    pub site: Option<Site>,
 }
+
+/// What a caller needs of an example's candidate site: its alleles and read counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Site {
+    /// Every alt allele of the site, in the site's order (an example's `alt` is a subset of them).
+    pub alts: Vec<String>,
+    /// Reads counted at the site (VCF `DP`).
+    pub depth: i32,
+    /// Reads supporting the reference, then each of `alts` (VCF `AD`).
+    pub allele_depths: Vec<i32>,
+}
+
+/// The columns of [`Site`], in the table's order: readers that need them check for these.
+pub const SITE_COLUMNS: [&str; 3] = ["site_alts", "dp", "ad"];
 
 fn schema(shape: &ImageShape, source: &str) -> Result<SchemaRef> {
     let len = i32::try_from(shape.image_len()).context("image too large")?;
@@ -75,11 +96,19 @@ fn schema(shape: &ImageShape, source: &str) -> Result<SchemaRef> {
         Field::new("alt", DataType::Utf8, false),
         Field::new("label", DataType::Int8, true),
         Field::new("image", DataType::FixedSizeBinary(len), false),
+        Field::new("site_alts", DataType::Utf8, true),
+        Field::new("dp", DataType::Int32, true),
+        Field::new("ad", ad_type(), true),
     ];
     Ok(Arc::new(Schema::new_with_metadata(
         fields,
         metadata(shape, source),
     )))
+}
+
+/// The `ad` column's type: a list of Int32 (the item field as arrow's list builder names it).
+fn ad_type() -> DataType {
+    DataType::List(Arc::new(Field::new("item", DataType::Int32, true)))
 }
 
 fn metadata(shape: &ImageShape, source: &str) -> HashMap<String, String> {
@@ -179,7 +208,22 @@ fn to_batch(schema: &SchemaRef, shape: &ImageShape, rows: &[Example]) -> Result<
     let mut alt = StringBuilder::new();
     let mut label = Int8Builder::new();
     let mut image = FixedSizeBinaryBuilder::with_capacity(rows.len(), shape.image_len() as i32);
+    let mut site_alts = StringBuilder::new();
+    let mut dp = Int32Builder::new();
+    let mut ad = ListBuilder::new(Int32Builder::new());
     for r in rows {
+        match &r.site {
+            Some(site) => {
+                site_alts.append_value(site.alts.join(","));
+                dp.append_value(site.depth);
+                ad.append_value(site.allele_depths.iter().map(|&d| Some(d)));
+            }
+            None => {
+                site_alts.append_null();
+                dp.append_null();
+                ad.append_null();
+            }
+        }
         id.append_value(&r.id);
         sample.append_value(&r.sample);
         chrom.append_value(&r.chrom);
@@ -200,6 +244,9 @@ fn to_batch(schema: &SchemaRef, shape: &ImageShape, rows: &[Example]) -> Result<
             Arc::new(alt.finish()),
             Arc::new(label.finish()),
             Arc::new(image.finish()),
+            Arc::new(site_alts.finish()),
+            Arc::new(dp.finish()),
+            Arc::new(ad.finish()),
         ],
     )?)
 }
@@ -308,6 +355,7 @@ fn append_examples(batch: &RecordBatch, out: &mut Vec<Example>) -> Result<()> {
     let pos: &Int64Array = column(batch, "pos")?;
     let label: &Int8Array = column(batch, "label")?;
     let image: &FixedSizeBinaryArray = column(batch, "image")?;
+    let sites = SiteColumns::of(batch)?;
     for i in 0..batch.num_rows() {
         out.push(Example {
             id: id.value(i).to_string(),
@@ -318,9 +366,55 @@ fn append_examples(batch: &RecordBatch, out: &mut Vec<Example>) -> Result<()> {
             alt: alt.value(i).to_string(),
             label: label.is_valid(i).then(|| label.value(i)),
             image: image.value(i).to_vec(),
+            site: sites.as_ref().and_then(|s| s.site(i)),
         });
     }
     Ok(())
+}
+
+/// The site columns of a batch (see [`SITE_COLUMNS`]).
+pub struct SiteColumns<'a> {
+    alts: &'a StringArray,
+    dp: &'a Int32Array,
+    ad: &'a ListArray,
+}
+
+impl<'a> SiteColumns<'a> {
+    /// The site columns of `batch`; `None` when it has none of them (a file from before they existed
+    /// or a projection without them); an error when it has only some, or of the wrong type.
+    pub fn of(batch: &'a RecordBatch) -> Result<Option<Self>> {
+        let present = SITE_COLUMNS
+            .iter()
+            .filter(|c| batch.column_by_name(c).is_some())
+            .count();
+        if present == 0 {
+            return Ok(None);
+        }
+        Ok(Some(Self {
+            alts: column(batch, "site_alts")?,
+            dp: column(batch, "dp")?,
+            ad: column(batch, "ad")?,
+        }))
+    }
+
+    /// The site of row `i`; `None` when its site columns are null.
+    pub fn site(&self, i: usize) -> Option<Site> {
+        if !(self.alts.is_valid(i) && self.dp.is_valid(i) && self.ad.is_valid(i)) {
+            return None;
+        }
+        let depths = self.ad.value(i);
+        let depths = depths.as_any().downcast_ref::<Int32Array>()?;
+        let alts = self.alts.value(i);
+        Some(Site {
+            alts: if alts.is_empty() {
+                Vec::new()
+            } else {
+                alts.split(',').map(str::to_string).collect()
+            },
+            depth: self.dp.value(i),
+            allele_depths: depths.iter().map(|d| d.unwrap_or(0)).collect(),
+        })
+    }
 }
 
 /// Column `name` of `batch` as the array type `A`.
@@ -355,6 +449,11 @@ mod tests {
             alt: "C,T".into(),
             label,
             image: (0..12).map(|b| (b + i) as u8).collect(),
+            site: i.is_multiple_of(2).then(|| Site {
+                alts: vec!["C".into(), "T".into()],
+                depth: 30 + i as i32,
+                allele_depths: vec![10, 12, i as i32],
+            }),
         }
     }
 
@@ -418,6 +517,29 @@ mod tests {
         assert_eq!(batch.num_columns(), 2);
         let labels: &Int8Array = column(&batch, "label").unwrap();
         assert_eq!(labels.value(0), 2);
+    }
+
+    #[test]
+    fn a_file_without_site_columns_still_reads() {
+        // The table as written before the site columns existed.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.parquet");
+        let full = schema(&shape(), "old").unwrap();
+        let old = Arc::new(Schema::new_with_metadata(
+            full.fields()[..8].to_vec(),
+            full.metadata().clone(),
+        ));
+        let rows = vec![example(0, Some(1)), example(1, None)];
+        let batch = to_batch(&full, &shape(), &rows).unwrap();
+        let batch = RecordBatch::try_new(old.clone(), batch.columns()[..8].to_vec()).unwrap();
+        let mut w = ArrowWriter::try_new(File::create(&path).unwrap(), old, None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        let back = ExamplesFile::open(&path).unwrap().read_all().unwrap();
+        assert_eq!(back.len(), 2);
+        assert!(back.iter().all(|e| e.site.is_none()));
+        assert_eq!(back[0].label, Some(1));
+        assert_eq!(back[1].image, rows[1].image);
     }
 
     #[test]

@@ -243,6 +243,7 @@ mod tests {
                 alt: "C".into(),
                 label: *l,
                 image: vec![0],
+                site: None,
             })
             .unwrap();
         }

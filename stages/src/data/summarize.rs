@@ -184,6 +184,7 @@ mod tests {
                 alt: alt.to_string(),
                 label: Some(*label),
                 image: vec![100; 10 * 11 * 2],
+                site: None,
             })
             .unwrap();
         }

@@ -6,7 +6,11 @@ use std::os::raw::c_void;
 use anyhow::{bail, Result};
 use tch::{nn, Device, Kind, Tensor};
 
-use crate::train::loader::HostBatch;
+use std::sync::Arc;
+
+use crate::train::host_input::HostInput;
+use crate::train::loader::{Batches, Dataset, HostBatch};
+use crate::train::trainer::PREFETCH;
 use pipe_stages::data::examples::ImageShape;
 use pipe_stages::train::params::Sides;
 
@@ -81,6 +85,27 @@ pub enum Pixels {
     Raw(Vec<u8>),
     /// The model input already made on the host, `[N, C, H, W]` f32 (see `host_input`).
     Ready(Tensor),
+}
+
+/// Starts gathering `rows` of `data` in batches on the loader's thread, [`PREFETCH`] ahead: the model's
+/// input tensors made by `host` on the CPU, u8 pixels for a GPU (`host` is `None`), which
+/// [`Transform::apply`] then makes into model inputs. Training and calling read examples this way.
+pub fn gather(
+    data: Arc<Dataset>,
+    rows: Vec<usize>,
+    batch_size: usize,
+    host: Option<Arc<HostInput>>,
+) -> Batches<Pixels> {
+    Batches::start(
+        data,
+        rows,
+        batch_size,
+        PREFETCH,
+        move |images| match &host {
+            Some(h) => Pixels::Ready(h.prepare(images)),
+            None => Pixels::Raw(images.concat()),
+        },
+    )
 }
 
 /// Turns gathered batches into model inputs on one device.

@@ -71,6 +71,47 @@ impl Dataset {
     /// image of the wrong size is an error naming the example.
     pub fn read(examples: &Path, folds: &Path, num_classes: usize) -> Result<Self> {
         let fold_of = read_folds(folds)?;
+        let mut unlabeled = 0usize;
+        let data = Self::read_with(examples, |id, label| {
+            let Some(label) = label else {
+                unlabeled += 1;
+                return Ok(None);
+            };
+            if label < 0 || label as usize >= num_classes {
+                bail!(
+                    "{}: example {id} has label {label}, outside 0..{num_classes} (params.num_classes)",
+                    examples.display()
+                );
+            }
+            let Some(&fold) = fold_of.get(id) else {
+                bail!(
+                    "{}: example {id} is not in the folds table {}; was it split from these examples?",
+                    examples.display(),
+                    folds.display()
+                );
+            };
+            Ok(Some((i64::from(label), fold)))
+        })?;
+        if unlabeled > 0 {
+            eprintln!("train: skipped {unlabeled} unlabeled examples");
+        }
+        Ok(data)
+    }
+
+    /// Reads every example of `examples`, labeled or not, in file order, for inference: the label is
+    /// -1 where there is none, and every fold 0.
+    pub fn read_all(examples: &Path) -> Result<Self> {
+        Self::read_with(examples, |_, label| {
+            Ok(Some((label.map_or(-1, i64::from), 0)))
+        })
+    }
+
+    /// Reads the examples of `examples` that `keep` gives a (label, fold) for, from their id and
+    /// label; an image of the wrong size is an error.
+    fn read_with(
+        examples: &Path,
+        mut keep: impl FnMut(&str, Option<i8>) -> Result<Option<(i64, i32)>>,
+    ) -> Result<Self> {
         let file = ExamplesFile::open(examples)?;
         let shape = file.shape.clone();
         let len = shape.image_len();
@@ -81,7 +122,6 @@ impl Dataset {
             images: Vec::with_capacity(file.rows * len),
             shape,
         };
-        let mut unlabeled = 0usize;
         for batch in file.batches(ROW_GROUP_ROWS, &["id", "label", "image"])? {
             let batch = batch.with_context(|| format!("cannot read {}", examples.display()))?;
             let ids: &StringArray = column(&batch, "id")?;
@@ -98,39 +138,21 @@ impl Dataset {
                     s.channels.len()
                 );
             }
+            let mut kept = Vec::with_capacity(batch.num_rows());
             for i in 0..batch.num_rows() {
-                if !labels.is_valid(i) {
-                    unlabeled += 1;
-                    continue;
-                }
                 let id = ids.value(i);
-                let label = labels.value(i);
-                if label < 0 || label as usize >= num_classes {
-                    bail!(
-                        "{}: example {id} has label {label}, outside 0..{num_classes} (params.num_classes)",
-                        examples.display()
-                    );
+                let label = labels.is_valid(i).then(|| labels.value(i));
+                if let Some((label, fold)) = keep(id, label)? {
+                    data.ids.push(id.to_string());
+                    data.labels.push(label);
+                    data.folds.push(fold);
+                    kept.push(i);
                 }
-                let Some(&fold) = fold_of.get(id) else {
-                    bail!(
-                        "{}: example {id} is not in the folds table {}; was it split from these examples?",
-                        examples.display(),
-                        folds.display()
-                    );
-                };
-                data.ids.push(id.to_string());
-                data.labels.push(i64::from(label));
-                data.folds.push(fold);
             }
             // Append the kept images in one pass over the batch's contiguous value buffer.
-            for i in 0..batch.num_rows() {
-                if labels.is_valid(i) {
-                    data.images.extend_from_slice(images.value(i));
-                }
+            for i in kept {
+                data.images.extend_from_slice(images.value(i));
             }
-        }
-        if unlabeled > 0 {
-            eprintln!("train: skipped {unlabeled} unlabeled examples");
         }
         Ok(data)
     }
@@ -311,6 +333,7 @@ pub(crate) mod tests {
                 alt: "C".into(),
                 label: Some(label),
                 image: image(i, label),
+                site: None,
             })
             .unwrap();
         }

@@ -10,6 +10,6 @@ pub mod host_transform;
 pub mod loader;
 pub mod optim;
 mod outputs;
-mod pass;
+pub(crate) mod pass;
 pub mod tensorboard;
 pub mod trainer;

@@ -11,27 +11,8 @@ use crate::train::loader::Dataset;
 use crate::train::tensorboard::EventWriter;
 use pipe_kind::TaskContext;
 use pipe_stages::analysis::tables::{self, EpochRow};
+use pipe_stages::train::model_config::{ModelConfig, Normalization, CONFIG_FILE, WEIGHTS_FILE};
 use pipe_stages::train::params::{Sides, TrainParams};
-
-/// The `model` output's `config.json`.
-#[derive(serde::Serialize)]
-struct ModelConfig<'a> {
-    arch: &'a str,
-    channels: &'a [String],
-    classes: usize,
-    height: usize,
-    width: usize,
-    padding: Sides,
-    normalization: Option<Normalization<'a>>,
-    epoch: usize,
-}
-
-/// Per-channel normalization statistics of the training fold.
-#[derive(serde::Serialize)]
-struct Normalization<'a> {
-    mean: &'a [f64],
-    std: &'a [f64],
-}
 
 /// Writes the outputs: every epoch row, the last epoch's predictions followed by the best epoch's (when
 /// another), the final weights with the model's configuration, and the TensorBoard scalars.
@@ -55,20 +36,23 @@ pub(super) fn write_outputs(
     let model_dir = ctx.output("model")?;
     std::fs::create_dir_all(model_dir)
         .with_context(|| format!("cannot create {}", model_dir.display()))?;
-    vs.save(model_dir.join("model.safetensors"))
+    vs.save(model_dir.join(WEIGHTS_FILE))
         .context("cannot save the model")?;
     let config = ModelConfig {
-        arch: &p.arch,
-        channels: &data.shape.channels,
+        arch: p.arch.clone(),
+        channels: data.shape.channels.clone(),
         classes: p.num_classes,
         height: data.shape.height,
         width: data.shape.width,
         padding: pad,
-        normalization: stats.map(|(mean, std)| Normalization { mean, std }),
+        normalization: stats.map(|(mean, std)| Normalization {
+            mean: mean.clone(),
+            std: std.clone(),
+        }),
         epoch: state.progress.epochs_done,
     };
     std::fs::write(
-        model_dir.join("config.json"),
+        model_dir.join(CONFIG_FILE),
         serde_json::to_vec_pretty(&config)?,
     )?;
     write_tensorboard(ctx.output("tensorboard")?, &state.rows)

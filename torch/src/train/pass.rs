@@ -8,10 +8,9 @@ use std::time::Instant;
 use anyhow::{anyhow, bail, Result};
 use tch::{nn, Device, Kind, Reduction, Tensor};
 
-use super::device::{Pixels, Transform};
+use super::device::{self, Pixels, Transform};
 use super::host_input::HostInput;
 use super::optim::Optimizer;
-use super::trainer::PREFETCH;
 use crate::train::loader::{Batches, Dataset};
 use pipe_kind::TaskContext;
 use pipe_stages::analysis::tables::{EpochRow, PredictionRow};
@@ -111,16 +110,11 @@ impl Loop<'_> {
     /// Starts gathering `rows` in batches on the loader's thread: u8 pixels for a GPU, the model's input
     /// tensors on the CPU.
     fn batches(&self, rows: &[usize]) -> Batches<Pixels> {
-        let host = self.host_input.cloned();
-        Batches::start(
+        device::gather(
             self.data.clone(),
             rows.to_vec(),
             self.p.batch_size,
-            PREFETCH,
-            move |images| match &host {
-                Some(h) => Pixels::Ready(h.prepare(images)),
-                None => Pixels::Raw(images.concat()),
-            },
+            self.host_input.cloned(),
         )
     }
 
@@ -268,7 +262,7 @@ impl Loop<'_> {
 }
 
 /// The first line of a libtorch panic's message.
-pub(super) fn panic_message(e: &Box<dyn std::any::Any + Send>) -> String {
+pub(crate) fn panic_message(e: &Box<dyn std::any::Any + Send>) -> String {
     e.downcast_ref::<String>()
         .cloned()
         .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))

@@ -29,6 +29,7 @@ use crate::train::loader::{channel_stats, epoch_order, Dataset, HostBatch};
 use pipe_kind::StageParams;
 use pipe_kind::TaskContext;
 use pipe_stages::analysis::tables::EpochRow;
+use pipe_stages::data::examples::ImageShape;
 use pipe_stages::train::params::{ClassWeights, Sides, TrainParams};
 
 /// Builds a model under a var-store path: `(path, arch, in_channels, num_classes)`.
@@ -242,15 +243,15 @@ fn read_split(
     Ok((Arc::new(data), train_rows, val_rows))
 }
 
-/// How examples become model inputs.
-struct Input {
-    pad: Sides,
+/// How examples become model inputs: in training and in calling (see `crate::calling`).
+pub(crate) struct Input {
+    pub(crate) pad: Sides,
     /// Per-channel mean and standard deviation of the training fold, when normalizing.
-    stats: Option<(Vec<f64>, Vec<f64>)>,
-    transform: Transform,
+    pub(crate) stats: Option<(Vec<f64>, Vec<f64>)>,
+    pub(crate) transform: Transform,
     /// On the CPU the loader's thread pads and normalizes into the input tensors, ahead of the model;
     /// a GPU gets u8 pixels (`None`).
-    host: Option<Arc<HostInput>>,
+    pub(crate) host: Option<Arc<HostInput>>,
 }
 
 impl Input {
@@ -263,21 +264,41 @@ impl Input {
         threads: usize,
     ) -> Result<Self> {
         let shape = &data.shape;
-        let cuda = device.is_cuda();
         let pad = p.padding(shape.height, shape.width)?;
         let stats = p.normalize.then(|| channel_stats(data, train_rows, pad));
+        Ok(Self::with_stats(
+            shape,
+            pad,
+            stats,
+            device,
+            p.channels_last,
+            threads,
+        ))
+    }
+
+    /// Images of `shape` padded by `pad`, normalized by per-channel `stats` when given, for `device`
+    /// (channels-last on CUDA when asked; on the CPU made on the loader's thread with `threads`).
+    pub(crate) fn with_stats(
+        shape: &ImageShape,
+        pad: Sides,
+        stats: Option<(Vec<f64>, Vec<f64>)>,
+        device: Device,
+        channels_last: bool,
+        threads: usize,
+    ) -> Self {
+        let cuda = device.is_cuda();
         let mean_std = stats.as_ref().map(|(m, s)| (m.as_slice(), s.as_slice()));
-        let transform = Transform::new(shape, pad, mean_std, device, p.channels_last && cuda);
+        let transform = Transform::new(shape, pad, mean_std, device, channels_last && cuda);
         let host = (!cuda).then(|| {
             let transform = HostTransform::new(shape, pad, mean_std, threads);
             Arc::new(HostInput::new(transform, PREFETCH))
         });
-        Ok(Input {
+        Input {
             pad,
             stats,
             transform,
             host,
-        })
+        }
     }
 }
 

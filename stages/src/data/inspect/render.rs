@@ -199,6 +199,7 @@ mod tests {
             alt: "C".into(),
             label: Some(1),
             image: image.clone(),
+            site: None,
         };
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("x.png");

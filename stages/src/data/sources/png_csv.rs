@@ -331,6 +331,7 @@ fn parse_row(
         alt: field("alt").unwrap_or_default(),
         label,
         image: Vec::new(),
+        site: None,
     };
     Ok((example, paths))
 }

@@ -234,6 +234,7 @@ fn example(i: usize, label: Option<i8>) -> Example {
         alt: "C".into(),
         label,
         image: vec![i as u8; 2 * 3 * 2],
+        site: None,
     }
 }
 

@@ -271,6 +271,7 @@ pub fn decode(record: &[u8]) -> Result<DvExample> {
         alt,
         label,
         image: image.to_vec(),
+        site: None,
     };
     Ok(DvExample { shape, example })
 }
@@ -391,6 +392,7 @@ mod tests {
             ref_allele: "A".into(),
             alt: alt.into(),
             label,
+            site: None,
             image: (0..12).collect(),
         }
     }

@@ -71,6 +71,10 @@ pub struct Candidate {
     pub alts: Vec<String>,
     /// For each alt, the indices (into the counted reads) of the reads that show it.
     pub support: Vec<Vec<usize>>,
+    /// Reads counted at the position (every counted observation, whatever its allele): VCF `DP`.
+    pub depth: u32,
+    /// Reads showing the reference at the position: the reference's VCF `AD`.
+    pub ref_support: u32,
 }
 
 impl Candidate {
@@ -166,10 +170,14 @@ pub fn find_candidates<R: Borrow<AlignedRead>>(
         if obs.is_empty() || !is_canonical(reference.base(pos)) {
             continue;
         }
-        let total = obs.len() as f64;
+        let depth = obs.len() as u32;
+        let total = f64::from(depth);
         let mut alleles: BTreeMap<Observation, Vec<usize>> = BTreeMap::new();
+        let mut ref_support = 0;
         for (r, o) in obs {
-            if o != Observation::Reference {
+            if o == Observation::Reference {
+                ref_support += 1;
+            } else {
                 alleles.entry(o).or_default().push(r);
             }
         }
@@ -184,17 +192,20 @@ pub fn find_candidates<R: Borrow<AlignedRead>>(
             })
             .collect();
         if !passing.is_empty() {
-            out.push(candidate(pos, passing, reference));
+            out.push(candidate(pos, passing, reference, depth, ref_support));
         }
     }
     out
 }
 
-/// Builds the (possibly multi-allelic) candidate at `pos` with a shared reference allele.
+/// Builds the (possibly multi-allelic) candidate at `pos` with a shared reference allele, `depth`
+/// reads counted there and `ref_support` of them showing the reference.
 fn candidate(
     pos: i64,
     passing: Vec<(Observation, Vec<usize>)>,
     reference: &ReferenceSlice,
+    depth: u32,
+    ref_support: u32,
 ) -> Candidate {
     let ref_len = passing
         .iter()
@@ -225,6 +236,8 @@ fn candidate(
         ref_bases: String::from_utf8_lossy(&ref_bases).into_owned(),
         alts,
         support,
+        depth,
+        ref_support,
     }
 }
 
@@ -317,6 +330,7 @@ mod tests {
         assert_eq!((c[0].start, c[0].ref_bases.as_str()), (120, "A"));
         assert_eq!(c[0].alts, ["T"]);
         assert_eq!(c[0].support, [vec![14, 15]]);
+        assert_eq!((c[0].depth, c[0].ref_support), (16, 14));
         let mut reads = plain(15);
         reads.extend((0..2).map(|_| read(100, &[(Kind::Match, 50)], snp)));
         assert!(

@@ -2,8 +2,9 @@
 //!
 //! Reads an indexed BAM, an indexed FASTA and optionally a truth VCF (bgzipped, tabix-indexed) with
 //! its confident-regions BED, finds candidates by allele counting ([`candidates`]), draws one
-//! image per candidate and alt-allele combination ([`pileup`]) and labels it
-//! ([`labeler`]). Work is split into partitions of `partition_size` bp that run on a rayon pool
+//! image per candidate and alt-allele combination ([`pileup`]) and, in training mode, labels it
+//! ([`labeler`]); calling mode makes examples of every candidate, unlabelled ([`mode`]). Every
+//! example records its site's alleles and read counts (DP, AD) for the `call` stage. Work is split into partitions of `partition_size` bp that run on a rayon pool
 //! a few at a time, so memory stays bounded; examples are written in partition order, so the output
 //! is the same bytes on every run. Not done: local realignment (reads are used as aligned), the
 //! haplotype labeler (the positional one is used), `max_reads_per_partition` downsampling and sorting
@@ -11,6 +12,7 @@
 
 pub mod candidates;
 pub mod labeler;
+pub mod mode;
 pub mod pileup;
 
 use std::fs::File;
@@ -26,9 +28,10 @@ use noodles::sam;
 use rayon::prelude::*;
 use serde::Deserialize;
 
-use crate::data::examples::{Example, ExamplesWriter, ImageShape};
+use crate::data::examples::{Example, ExamplesWriter, ImageShape, Site};
 use candidates::{alt_combinations, find_candidates, Candidate, Thresholds};
 use labeler::{candidate_genotype, label, Regions, Truth, TruthVariant};
+use mode::Mode;
 use pileup::channels::{Channel, WGS_CHANNELS};
 use pileup::draw::Pileup;
 use pileup::geometry::{Geometry, READ_OVERLAP_BUFFER_BP};
@@ -80,6 +83,10 @@ pub struct Params {
     /// Sample name; default the `SM` of the BAM's first read group.
     #[serde(default)]
     pub sample: Option<String>,
+    /// `training` (labelled, confident regions only) or `calling` (every candidate, unlabelled);
+    /// default training when a truth VCF is given, else calling.
+    #[serde(default)]
+    pub mode: Option<Mode>,
 }
 
 fn default_channels() -> Vec<String> {
@@ -126,6 +133,7 @@ impl Default for Params {
             vsc_min_fraction_indels: t.vsc_min_fraction_indels,
             partition_size: default_partition_size(),
             sample: None,
+            mode: None,
         }
     }
 }
@@ -485,10 +493,23 @@ fn process(
                 alt,
                 label: labelled.then(|| label(&genotype, &alt_indices)),
                 image: image.data,
+                site: Some(site(c)),
             });
         }
     }
     Ok((candidates.len(), examples))
+}
+
+/// The site of candidate `c` as its examples record it: every alt, DP and AD.
+fn site(c: &Candidate) -> Site {
+    let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
+    let mut allele_depths = vec![count(c.ref_support as usize)];
+    allele_depths.extend(c.support.iter().map(|s| count(s.len())));
+    Site {
+        alts: c.alts.clone(),
+        depth: count(c.depth as usize),
+        allele_depths,
+    }
 }
 
 /// Runs tensorization of `inputs` into the examples file `out` with `threads` worker threads.
@@ -499,6 +520,7 @@ pub fn tensorize(
     out: &Path,
     progress: &ProgressSink,
 ) -> Result<Summary> {
+    let inputs = &Mode::resolve(params.mode, inputs)?.inputs(inputs);
     let (shared, regions) = open_inputs(inputs, params)?;
     let shape = ImageShape {
         height: shared.settings.geometry.height,
@@ -773,7 +795,7 @@ impl StageKind for Tensorize {
     }
 
     fn version(&self) -> u32 {
-        1
+        2
     }
 
     fn about(&self) -> &'static str {
@@ -798,13 +820,13 @@ impl StageKind for Tensorize {
                 name: "truth",
                 required: false,
                 many: false,
-                doc: "truth VCF, bgzipped with .tbi: labels 0/1/2",
+                doc: "truth VCF, bgzipped with .tbi: labels 0/1/2 (training mode; without it, calling mode)",
             },
             InputPort {
                 name: "confident",
                 required: false,
                 many: false,
-                doc: "confident regions BED: with truth, only candidates inside produce examples",
+                doc: "confident regions BED: in training mode only candidates inside produce examples",
             },
         ]
     }
@@ -813,7 +835,7 @@ impl StageKind for Tensorize {
         &[OutputPort {
             name: "examples",
             path: "examples.parquet",
-            doc: "one pileup image per candidate and alt-allele combination",
+            doc: "one pileup image per candidate and alt-allele combination, with the site's alleles, DP and AD",
         }]
     }
 
@@ -919,6 +941,77 @@ mod tests {
         )
         .unwrap();
         assert!(std::fs::read(&path).unwrap() == std::fs::read(&again).unwrap());
+    }
+
+    /// Calling mode on DeepVariant's documented window chr20:10,000,000-10,010,000 of the NA12878_S1
+    /// reads: every candidate site gets one unlabelled example per alt subset (each alt alone, then
+    /// pairs), inside and outside the confident regions, each with the site's alleles, DP and AD.
+    /// Prints the counts (DeepVariant 1.5's calling run of this window made 84 examples; it realigns
+    /// reads, which this does not).
+    #[test]
+    fn calling_mode_makes_one_example_per_site_and_alt_subset_of_the_real_window() {
+        let Some(dir) = shared_data() else { return };
+        let out = tempfile::tempdir().unwrap();
+        let path = out.path().join("calling.parquet");
+        let inputs = real_inputs(&dir, "NA12878_S1.chr20.10_10p1mb.bam");
+        let params = Params {
+            regions: Some(vec!["chr20:10000000-10010000".into()]),
+            mode: Some(Mode::Calling),
+            ..Params::default()
+        };
+        let summary = tensorize(&inputs, &params, 2, &path, &ProgressSink::discard()).unwrap();
+        let examples = ExamplesFile::open(&path).unwrap().read_all().unwrap();
+        let confident = Regions::read_bed(inputs.confident.as_ref().unwrap()).unwrap();
+        let mut sites: Vec<(i64, Vec<&Example>)> = Vec::new();
+        for e in &examples {
+            assert_eq!(e.label, None, "{}: calling examples are unlabelled", e.id);
+            match sites.last_mut() {
+                Some((pos, group)) if *pos == e.pos => group.push(e),
+                _ => sites.push((e.pos, vec![e])),
+            }
+        }
+        let (mut multi, mut outside) = (0, 0);
+        for (pos, group) in &sites {
+            let site = group[0]
+                .site
+                .as_ref()
+                .expect("calling examples record their site");
+            let want: Vec<String> = alt_combinations(site.alts.len())
+                .iter()
+                .map(|subset| {
+                    subset
+                        .iter()
+                        .map(|&a| site.alts[a].as_str())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
+                .collect();
+            let got: Vec<&str> = group.iter().map(|e| e.alt.as_str()).collect();
+            assert_eq!(got, want, "site {pos}: one example per alt subset");
+            assert!(group.iter().all(|e| e.site.as_ref() == Some(site)));
+            assert_eq!(site.allele_depths.len(), site.alts.len() + 1);
+            assert!(site.allele_depths.iter().sum::<i32>() <= site.depth);
+            assert!(site.allele_depths[1..].iter().all(|&d| d >= 2), "{site:?}");
+            multi += usize::from(site.alts.len() > 1);
+            let end = *pos + group[0].ref_allele.len() as i64;
+            outside += usize::from(!confident.overlaps("chr20", *pos, end));
+        }
+        println!(
+            "calling mode, chr20:10,000,000-10,010,000: {} candidate sites ({multi} multi-allelic, \
+             {outside} outside the confident regions), {} examples (DeepVariant 1.5: 84)",
+            sites.len(),
+            examples.len()
+        );
+        assert_eq!(summary.candidates, sites.len());
+        assert!(
+            outside > 0,
+            "sites outside the confident regions get examples too"
+        );
+        assert!(
+            (60..=130).contains(&examples.len()),
+            "{} examples, DeepVariant made 84",
+            examples.len()
+        );
     }
 
     /// Issue 3's recall check on the study's default simulated data (200 kb at 30x): at least 95% of
