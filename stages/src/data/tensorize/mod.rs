@@ -1,17 +1,18 @@
 //! The `tensorize` stage kind: DeepVariant-compatible pileup images of candidate variants.
 //!
 //! Reads an indexed BAM, an indexed FASTA and optionally a truth VCF (bgzipped, tabix-indexed) with
-//! its confident-regions BED, finds candidates by allele counting ([`candidates`]), draws one
+//! its confident-regions BED, realigns each partition's reads to locally assembled haplotypes
+//! ([`realigner`], param `realign`), finds candidates by allele counting ([`candidates`]), draws one
 //! image per candidate and alt-allele combination ([`pileup`]) and labels it
 //! ([`labeler`]). Work is split into partitions of `partition_size` bp that run on a rayon pool
 //! a few at a time, so memory stays bounded; examples are written in partition order, so the output
-//! is the same bytes on every run. Not done: local realignment (reads are used as aligned), the
-//! haplotype labeler (the positional one is used), `max_reads_per_partition` downsampling and sorting
-//! rows by haplotype.
+//! is the same bytes on every run. Not done: the haplotype labeler (the positional one is used),
+//! `max_reads_per_partition` downsampling and sorting rows by haplotype.
 
 pub mod candidates;
 pub mod labeler;
 pub mod pileup;
+pub mod realigner;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -80,6 +81,10 @@ pub struct Params {
     /// Sample name; default the `SM` of the BAM's first read group.
     #[serde(default)]
     pub sample: Option<String>,
+    /// Realign reads to locally assembled haplotypes before counting and drawing (DeepVariant's
+    /// `realign_reads`, on for short reads).
+    #[serde(default = "default_realign")]
+    pub realign: bool,
 }
 
 fn default_channels() -> Vec<String> {
@@ -109,6 +114,9 @@ fn default_fraction_indels() -> f64 {
 fn default_partition_size() -> i64 {
     1000
 }
+fn default_realign() -> bool {
+    true
+}
 
 impl Default for Params {
     fn default() -> Self {
@@ -126,6 +134,7 @@ impl Default for Params {
             vsc_min_fraction_indels: t.vsc_min_fraction_indels,
             partition_size: default_partition_size(),
             sample: None,
+            realign: default_realign(),
         }
     }
 }
@@ -142,6 +151,7 @@ struct Settings {
     geometry: Geometry,
     thresholds: Thresholds,
     regions: Option<Vec<(String, i64, i64)>>,
+    realigner: Option<realigner::Options>,
 }
 
 impl Params {
@@ -189,6 +199,7 @@ impl Params {
                 vsc_min_fraction_indels: self.vsc_min_fraction_indels,
             },
             regions,
+            realigner: self.realign.then(realigner::Options::default),
         })
     }
 }
@@ -408,6 +419,20 @@ fn process(
         .iter()
         .filter(|r| r.overlaps(lo_pos, hi_pos))
         .collect();
+    let realigned: Vec<Option<AlignedRead>> = match &s.realigner {
+        Some(o) => {
+            let (lo, hi) = realigner::reference_span(&reads, p.start, p.end, o);
+            let slice = readers.reference.slice(&p.contig, lo, hi)?;
+            let contig_len = readers.reference.length(&p.contig).unwrap_or(hi);
+            realigner::realign(&reads, &slice, contig_len, p.start, p.end, o)
+        }
+        None => Vec::new(),
+    };
+    for (read, new) in reads.iter_mut().zip(&realigned) {
+        if let Some(new) = new {
+            *read = new;
+        }
+    }
     let slice_for = |reads: &[&AlignedRead], end: i64| {
         let lo = reads.iter().map(|r| r.start).min().unwrap_or(p.start);
         let hi = reads.iter().map(|r| r.end).max().unwrap_or(end);
@@ -773,7 +798,7 @@ impl StageKind for Tensorize {
     }
 
     fn version(&self) -> u32 {
-        1
+        2
     }
 
     fn about(&self) -> &'static str {
