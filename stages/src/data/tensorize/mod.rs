@@ -946,6 +946,73 @@ mod tests {
         assert!(std::fs::read(&path).unwrap() == std::fs::read(&again).unwrap());
     }
 
+    /// DeepVariant's 49 labelled candidates of chr20:10,000,000-10,010,000 (its golden training
+    /// examples) as (example id, label).
+    fn deepvariant_golden(dir: &Path) -> Option<Vec<(String, i8)>> {
+        let path = dir.join("../deepvariant-golden/golden.training_examples.vcf");
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            pipe_testkit::skip("../shared/data/deepvariant-golden not found");
+            return None;
+        };
+        let rows = text.lines().filter(|l| !l.starts_with('#')).map(|line| {
+            let f: Vec<&str> = line.split('\t').collect();
+            let gt = f[9].split(':').next().unwrap_or("");
+            let label = gt.split(['/', '|']).filter(|a| *a != "0").count() as i8;
+            (format!("{}:{}:{}>{}", f[0], f[1], f[3], f[4]), label)
+        });
+        Some(rows.collect())
+    }
+
+    /// Issue 16's check of the realigner on the real window: DeepVariant's 49 candidates are all found
+    /// with DeepVariant's labels with and without realignment, and realignment removes the 6 spurious
+    /// candidates next to indels that DeepVariant's realigner removes. Prints the differences.
+    #[test]
+    fn realignment_brings_the_candidates_close_to_deepvariants() {
+        let Some(dir) = shared_data() else { return };
+        let Some(golden) = deepvariant_golden(&dir) else {
+            return;
+        };
+        assert_eq!(golden.len(), 49);
+        let inputs = real_inputs(&dir, "NA12878_S1.chr20.10_10p1mb.bam");
+        let out = tempfile::tempdir().unwrap();
+        let mut extra_counts = Vec::new();
+        for realign in [false, true] {
+            let params = Params {
+                regions: Some(vec!["chr20:10000000-10010000".into()]),
+                realign,
+                ..Params::default()
+            };
+            let path = out.path().join(format!("realign-{realign}.parquet"));
+            tensorize(&inputs, &params, 2, &path, &ProgressSink::discard()).unwrap();
+            let examples = ExamplesFile::open(&path).unwrap().read_all().unwrap();
+            let ours: std::collections::BTreeMap<&str, Option<i8>> =
+                examples.iter().map(|e| (e.id.as_str(), e.label)).collect();
+            let missing: Vec<String> = golden
+                .iter()
+                .filter(|(id, label)| ours.get(id.as_str()) != Some(&Some(*label)))
+                .map(|(id, label)| {
+                    format!("{id} (label {label}, ours {:?})", ours.get(id.as_str()))
+                })
+                .collect();
+            let extra: Vec<String> = ours
+                .iter()
+                .filter(|(id, _)| !golden.iter().any(|(g, _)| g == *id))
+                .map(|(id, label)| format!("{id} (label {label:?})"))
+                .collect();
+            println!(
+                "realign {realign}: {} examples; DeepVariant's missing or labelled otherwise: {missing:?}; \
+                 {} extra: {extra:?}",
+                examples.len(),
+                extra.len()
+            );
+            assert!(missing.is_empty(), "realign {realign}: {missing:?}");
+            extra_counts.push(extra.len());
+        }
+        assert_eq!(extra_counts[0], 6, "without realignment");
+        // With realignment the candidate set is DeepVariant's exactly.
+        assert_eq!(extra_counts[1], 0, "with realignment");
+    }
+
     /// Issue 3's recall check on the study's default simulated data (200 kb at 30x): at least 95% of
     /// the truth variants get an example with the truth's alleles and genotype class; prints the class
     /// counts.

@@ -1,13 +1,17 @@
-//! Pairwise alignment for the realigner: Smith-Waterman with DeepVariant's scores (rust-bio's affine-gap
-//! aligner), CIGAR-like edit lists, and left-alignment of indels.
+//! Pairwise alignment for the realigner: Smith-Waterman with DeepVariant's scores, CIGAR-like edit
+//! lists, and left-alignment of indels.
 //!
 //! DeepVariant scores a match +4, a mismatch -6 and a gap of length `g` -(8 + 2 (g - 1)) (`aln_match`,
 //! `aln_mismatch`, `aln_gap_open`, `aln_gap_extend`); an `N` on either side scores 0, as in the SSW
 //! library's default matrix. Among equally scoring alignments, indels are moved as far left as they go,
 //! so read alignments come out left-normalised as DeepVariant requires.
-
-use bio::alignment::pairwise::{Aligner, Scoring};
-use bio::alignment::AlignmentOperation;
+//!
+//! The aligner is a small affine-gap (Gotoh) Smith-Waterman of our own rather than rust-bio's: the
+//! realigner aligns every read the fast pass cannot place to every haplotype and needs a traceback only
+//! for the best one, so [`LocalAligner::score`] runs in two rows of memory over plain slices (fast even
+//! in debug builds, where rust-bio's generic aligner is compiled unoptimised into this crate and fills
+//! a full traceback matrix on every call), and [`LocalAligner::align`] traces back only inside the
+//! rectangle that an alignment of the best score can span. rust-bio would also add some 70 crates.
 
 /// Match score.
 pub const MATCH: i32 = 4;
@@ -97,44 +101,220 @@ pub fn target_len(cigar: &[(Op, usize)]) -> usize {
         .sum()
 }
 
-/// Smith-Waterman aligner with DeepVariant's scores; keeps its matrices between calls.
+/// Smith-Waterman aligner with DeepVariant's scores; keeps its buffers between calls.
+#[derive(Debug, Default)]
 pub struct LocalAligner {
-    inner: Aligner<fn(u8, u8) -> i32>,
+    h: Vec<i32>,
+    f: Vec<i32>,
+    trace: Vec<u8>,
 }
 
-impl Default for LocalAligner {
-    fn default() -> Self {
-        let scoring = Scoring::new(-GAP_OPEN, -GAP_EXTEND, base_score as fn(u8, u8) -> i32);
+/// Best local score and the (query, target) end of the first cell reaching it, 1-based.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BestCell {
+    /// Score.
+    pub score: i32,
+    /// Query bases up to the end of the alignment.
+    pub query_end: usize,
+    /// Target bases up to the end of the alignment.
+    pub target_end: usize,
+}
+
+// Traceback bits: where H came from (2 bits), whether E and F extend (1 bit each).
+const FROM_START: u8 = 0;
+const FROM_DIAG: u8 = 1;
+const FROM_E: u8 = 2;
+const FROM_F: u8 = 3;
+const E_EXTENDS: u8 = 4;
+const F_EXTENDS: u8 = 8;
+
+/// The larger of two scores (a plain comparison: `Ord::max` is a call in unoptimised builds, and the
+/// inner loops below run in debug-build tests).
+#[inline(always)]
+fn larger(a: i32, b: i32) -> i32 {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+/// `base_score(b, t)` for each target base `t`, for `b` = A, C, G, T and N; other query bases are
+/// profiled on demand.
+struct Profile {
+    rows: [Vec<i32>; 5],
+    other: Vec<i32>,
+}
+
+impl Profile {
+    fn new(target: &[u8]) -> Self {
+        let row = |q: u8| {
+            target
+                .iter()
+                .map(|&t| base_score(q, t))
+                .collect::<Vec<i32>>()
+        };
         Self {
-            inner: Aligner::with_capacity_and_scoring(256, 1024, scoring),
+            rows: [row(b'A'), row(b'C'), row(b'G'), row(b'T'), row(b'N')],
+            other: Vec::new(),
+        }
+    }
+
+    fn row(&mut self, q: u8, target: &[u8]) -> &[i32] {
+        match q {
+            b'A' => &self.rows[0],
+            b'C' => &self.rows[1],
+            b'G' => &self.rows[2],
+            b'T' => &self.rows[3],
+            b'N' => &self.rows[4],
+            _ => {
+                self.other.clear();
+                self.other.extend(target.iter().map(|&t| base_score(q, t)));
+                &self.other
+            }
         }
     }
 }
 
 impl LocalAligner {
+    /// The best local alignment score of `query` within `target` and where it ends (the first such
+    /// cell, query-major), or `None` when nothing scores above 0.
+    pub fn score(&mut self, query: &[u8], target: &[u8]) -> Option<BestCell> {
+        let n = target.len();
+        self.h.clear();
+        self.h.resize(n + 1, 0);
+        self.f.clear();
+        self.f.resize(n + 1, i32::MIN / 2);
+        let mut profile = Profile::new(target);
+        let (h, f) = (&mut self.h[..], &mut self.f[..]);
+        let mut best = BestCell {
+            score: 0,
+            query_end: 0,
+            target_end: 0,
+        };
+        for (i, &q) in query.iter().enumerate() {
+            let row = profile.row(q, target);
+            let (mut diag, mut e) = (0i32, i32::MIN / 2);
+            // A while loop: range iterators are calls in unoptimised builds.
+            let mut j = 1;
+            while j <= n {
+                e = larger(h[j - 1] - GAP_OPEN, e - GAP_EXTEND);
+                f[j] = larger(h[j] - GAP_OPEN, f[j] - GAP_EXTEND);
+                let cell = larger(larger(diag + row[j - 1], e), larger(f[j], 0));
+                diag = h[j];
+                h[j] = cell;
+                if cell > best.score {
+                    best = BestCell {
+                        score: cell,
+                        query_end: i + 1,
+                        target_end: j,
+                    };
+                }
+                j += 1;
+            }
+        }
+        (best.score > 0).then_some(best)
+    }
+
     /// The best local alignment of `query` within `target`, indels left-aligned, or `None` when no
     /// alignment scores above 0. Unaligned query ends are [`Op::Clip`].
     pub fn align(&mut self, query: &[u8], target: &[u8]) -> Option<Alignment> {
-        let a = self.inner.local(query, target);
-        if a.score <= 0 {
+        let best = self.score(query, target)?;
+        // An alignment of this score spends at most (4 |query| - score) / 2 on deleted target bases.
+        let span = query.len() + ((4 * query.len() as i32 - best.score).max(0) / 2) as usize + 1;
+        let t0 = best.target_end.saturating_sub(span);
+        let (q, t) = (&query[..best.query_end], &target[t0..best.target_end]);
+        let (m, n) = (q.len(), t.len());
+        self.trace.clear();
+        self.trace.resize((m + 1) * (n + 1), FROM_START);
+        self.h.clear();
+        self.h.resize(n + 1, 0);
+        self.f.clear();
+        self.f.resize(n + 1, i32::MIN / 2);
+        let mut profile = Profile::new(t);
+        let (h, f, trace) = (&mut self.h[..], &mut self.f[..], &mut self.trace[..]);
+        for i in 1..=m {
+            let row = profile.row(q[i - 1], t);
+            let (mut diag, mut e) = (0i32, i32::MIN / 2);
+            let mut j = 1;
+            while j <= n {
+                let mut bits = 0u8;
+                let (open_e, ext_e) = (h[j - 1] - GAP_OPEN, e - GAP_EXTEND);
+                if ext_e > open_e {
+                    bits |= E_EXTENDS;
+                }
+                e = larger(open_e, ext_e);
+                let (open_f, ext_f) = (h[j] - GAP_OPEN, f[j] - GAP_EXTEND);
+                if ext_f > open_f {
+                    bits |= F_EXTENDS;
+                }
+                f[j] = larger(open_f, ext_f);
+                let d = diag + row[j - 1];
+                let (mut cell, mut from) = (0, FROM_START);
+                if d > cell {
+                    (cell, from) = (d, FROM_DIAG);
+                }
+                if e > cell {
+                    (cell, from) = (e, FROM_E);
+                }
+                if f[j] > cell {
+                    (cell, from) = (f[j], FROM_F);
+                }
+                diag = h[j];
+                h[j] = cell;
+                trace[i * (n + 1) + j] = bits | from;
+                j += 1;
+            }
+        }
+        if h[n] != best.score {
             return None;
         }
+        // Trace back from the end cell; `state` is the matrix being followed (H, E or F).
+        let (mut i, mut j, mut state) = (m, n, FROM_DIAG);
+        let mut ops: Vec<Op> = Vec::new();
+        loop {
+            let bits = trace[i * (n + 1) + j];
+            match state {
+                FROM_E => {
+                    ops.push(Op::Del);
+                    j -= 1;
+                    if bits & E_EXTENDS == 0 {
+                        state = FROM_DIAG;
+                    }
+                }
+                FROM_F => {
+                    ops.push(Op::Ins);
+                    i -= 1;
+                    if bits & F_EXTENDS == 0 {
+                        state = FROM_DIAG;
+                    }
+                }
+                _ => match bits & 3 {
+                    FROM_DIAG => {
+                        ops.push(Op::Match);
+                        i -= 1;
+                        j -= 1;
+                    }
+                    FROM_E => state = FROM_E,
+                    FROM_F => state = FROM_F,
+                    _ => break,
+                },
+            }
+            if i == 0 || j == 0 {
+                break;
+            }
+        }
         let mut cigar = Cigar::new();
-        push(&mut cigar, Op::Clip, a.xstart);
-        for op in &a.operations {
-            let op = match op {
-                AlignmentOperation::Match | AlignmentOperation::Subst => Op::Match,
-                AlignmentOperation::Ins => Op::Ins,
-                AlignmentOperation::Del => Op::Del,
-                AlignmentOperation::Xclip(_) | AlignmentOperation::Yclip(_) => continue,
-            };
+        push(&mut cigar, Op::Clip, i);
+        for &op in ops.iter().rev() {
             push(&mut cigar, op, 1);
         }
-        push(&mut cigar, Op::Clip, a.xlen - a.xend);
-        let cigar = left_align(&cigar, query, target, a.ystart);
+        push(&mut cigar, Op::Clip, query.len() - best.query_end);
+        let target_start = t0 + j;
+        let cigar = left_align(&cigar, query, target, target_start);
         Some(Alignment {
-            score: a.score,
-            target_start: a.ystart,
+            score: best.score,
+            target_start,
             cigar,
         })
     }

@@ -169,16 +169,18 @@ pub fn align_reads(
             }
         })
         .collect();
-    // Reads placed nowhere: Smith-Waterman against every haplotype the fast pass kept.
+    // Reads placed nowhere: Smith-Waterman scores against every haplotype the fast pass kept; the
+    // alignment itself is traced back for the chosen haplotype only.
+    let mut sw: Vec<Vec<Option<i32>>> = vec![vec![None; reads.len()]; haplotypes.len()];
     for r in 0..reads.len() {
         if passes.iter().any(|p| p.reads[r].is_some()) {
             continue;
         }
-        for (h, pass) in passes.iter_mut().enumerate() {
+        for (h, pass) in passes.iter().enumerate() {
             if pass.score == 0 || haps[h].is_none() {
                 continue;
             }
-            pass.reads[r] = aligner.align(reads[r], &haplotypes[h]);
+            sw[h][r] = aligner.score(reads[r], &haplotypes[h]).map(|b| b.score);
         }
     }
     let mut order: Vec<usize> = (0..haplotypes.len()).collect();
@@ -187,7 +189,8 @@ pub fn align_reads(
         .map(|r| {
             let mut best: Option<(usize, i32)> = None;
             for &h in &order {
-                let Some(score) = passes[h].reads[r].as_ref().map(|a| a.score) else {
+                let fast = passes[h].reads[r].as_ref().map(|a| a.score);
+                let Some(score) = fast.or(sw[h][r]) else {
                     continue;
                 };
                 let non_ref = haps[h].as_ref().is_some_and(|a| !a.is_reference);
@@ -198,7 +201,10 @@ pub fn align_reads(
                 }
             }
             let (h, _) = best?;
-            let alignment = passes[h].reads[r].take()?;
+            let alignment = match passes[h].reads[r].take() {
+                Some(a) => a,
+                None => aligner.align(reads[r], &haplotypes[h])?,
+            };
             Some(ReadPlacement {
                 haplotype: h,
                 alignment,
