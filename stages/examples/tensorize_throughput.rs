@@ -2,6 +2,8 @@
 //! counting, labelling, drawing, Parquet writing) over every confident region of one data set, e.g. the
 //! output of the `simulate` kind. Runs each thread count `--runs` times and prints one JSON object per
 //! thread count with the best wall time and the CPU time (user + system, all threads) of that run.
+//! `--regions chr20:10000000-10010000,...` limits the regions (the stage's `regions` param) and
+//! `--realign false` turns the local realigner off.
 //!
 //! ```text
 //! cargo run --release -p pipe-stages --example tensorize_throughput -- --reads reads.bam \
@@ -35,6 +37,7 @@ fn main() -> Result<()> {
         confident: None,
     };
     let (mut threads, mut runs) = (vec![1usize], 3usize);
+    let mut params = Params::default();
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || args.next().with_context(|| format!("{flag} needs a value"));
@@ -50,6 +53,8 @@ fn main() -> Result<()> {
                     .collect::<Result<_, _>>()?
             }
             "--runs" => runs = value()?.parse()?,
+            "--regions" => params.regions = Some(value()?.split(',').map(String::from).collect()),
+            "--realign" => params.realign = value()?.parse()?,
             _ => bail!(
                 "unknown option {flag}; see the header of stages/examples/tensorize_throughput.rs"
             ),
@@ -60,7 +65,6 @@ fn main() -> Result<()> {
     }
     let out = tempfile::tempdir()?;
     let path = out.path().join("examples.parquet");
-    let params = Params::default();
     for &t in &threads {
         let mut best: Option<(f64, f64, usize)> = None;
         for _ in 0..runs.max(1) {

@@ -1,19 +1,20 @@
 //! The `tensorize` stage kind: DeepVariant-compatible pileup images of candidate variants.
 //!
 //! Reads an indexed BAM, an indexed FASTA and optionally a truth VCF (bgzipped, tabix-indexed) with
-//! its confident-regions BED, finds candidates by allele counting ([`candidates`]), draws one
+//! its confident-regions BED, realigns each partition's reads to locally assembled haplotypes
+//! ([`realigner`], param `realign`), finds candidates by allele counting ([`candidates`]), draws one
 //! image per candidate and alt-allele combination ([`pileup`]) and, in training mode, labels it
 //! ([`labeler`]); calling mode makes examples of every candidate, unlabelled ([`mode`]). Every
 //! example records its site's alleles and read counts (DP, AD) for the `call` stage. Work is split into partitions of `partition_size` bp that run on a rayon pool
 //! a few at a time, so memory stays bounded; examples are written in partition order, so the output
-//! is the same bytes on every run. Not done: local realignment (reads are used as aligned), the
-//! haplotype labeler (the positional one is used), `max_reads_per_partition` downsampling and sorting
-//! rows by haplotype.
+//! is the same bytes on every run. Not done: the haplotype labeler (the positional one is used),
+//! `max_reads_per_partition` downsampling and sorting rows by haplotype.
 
 pub mod candidates;
 pub mod labeler;
 pub mod mode;
 pub mod pileup;
+pub mod realigner;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -87,6 +88,10 @@ pub struct Params {
     /// default training when a truth VCF is given, else calling.
     #[serde(default)]
     pub mode: Option<Mode>,
+    /// Realign reads to locally assembled haplotypes before counting and drawing (DeepVariant's
+    /// `realign_reads`, on for short reads).
+    #[serde(default = "default_realign")]
+    pub realign: bool,
 }
 
 fn default_channels() -> Vec<String> {
@@ -116,6 +121,9 @@ fn default_fraction_indels() -> f64 {
 fn default_partition_size() -> i64 {
     1000
 }
+fn default_realign() -> bool {
+    true
+}
 
 impl Default for Params {
     fn default() -> Self {
@@ -134,6 +142,7 @@ impl Default for Params {
             partition_size: default_partition_size(),
             sample: None,
             mode: None,
+            realign: default_realign(),
         }
     }
 }
@@ -150,6 +159,7 @@ struct Settings {
     geometry: Geometry,
     thresholds: Thresholds,
     regions: Option<Vec<(String, i64, i64)>>,
+    realigner: Option<realigner::Options>,
 }
 
 impl Params {
@@ -197,6 +207,7 @@ impl Params {
                 vsc_min_fraction_indels: self.vsc_min_fraction_indels,
             },
             regions,
+            realigner: self.realign.then(realigner::Options::default),
         })
     }
 }
@@ -416,6 +427,20 @@ fn process(
         .iter()
         .filter(|r| r.overlaps(lo_pos, hi_pos))
         .collect();
+    let realigned: Vec<Option<AlignedRead>> = match &s.realigner {
+        Some(o) => {
+            let (lo, hi) = realigner::reference_span(&reads, p.start, p.end, o);
+            let slice = readers.reference.slice(&p.contig, lo, hi)?;
+            let contig_len = readers.reference.length(&p.contig).unwrap_or(hi);
+            realigner::realign(&reads, &slice, contig_len, p.start, p.end, o)
+        }
+        None => Vec::new(),
+    };
+    for (read, new) in reads.iter_mut().zip(&realigned) {
+        if let Some(new) = new {
+            *read = new;
+        }
+    }
     let slice_for = |reads: &[&AlignedRead], end: i64| {
         let lo = reads.iter().map(|r| r.start).min().unwrap_or(p.start);
         let hi = reads.iter().map(|r| r.end).max().unwrap_or(end);
@@ -946,8 +971,7 @@ mod tests {
     /// Calling mode on DeepVariant's documented window chr20:10,000,000-10,010,000 of the NA12878_S1
     /// reads: every candidate site gets one unlabelled example per alt subset (each alt alone, then
     /// pairs), inside and outside the confident regions, each with the site's alleles, DP and AD.
-    /// Prints the counts (DeepVariant 1.5's calling run of this window made 84 examples; it realigns
-    /// reads, which this does not).
+    /// Prints the counts (DeepVariant 1.5's calling run of this window made 84 examples).
     #[test]
     fn calling_mode_makes_one_example_per_site_and_alt_subset_of_the_real_window() {
         let Some(dir) = shared_data() else { return };
@@ -1012,6 +1036,73 @@ mod tests {
             "{} examples, DeepVariant made 84",
             examples.len()
         );
+    }
+
+    /// DeepVariant's 49 labelled candidates of chr20:10,000,000-10,010,000 (its golden training
+    /// examples) as (example id, label).
+    fn deepvariant_golden(dir: &Path) -> Option<Vec<(String, i8)>> {
+        let path = dir.join("../deepvariant-golden/golden.training_examples.vcf");
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            pipe_testkit::skip("../shared/data/deepvariant-golden not found");
+            return None;
+        };
+        let rows = text.lines().filter(|l| !l.starts_with('#')).map(|line| {
+            let f: Vec<&str> = line.split('\t').collect();
+            let gt = f[9].split(':').next().unwrap_or("");
+            let label = gt.split(['/', '|']).filter(|a| *a != "0").count() as i8;
+            (format!("{}:{}:{}>{}", f[0], f[1], f[3], f[4]), label)
+        });
+        Some(rows.collect())
+    }
+
+    /// Issue 16's check of the realigner on the real window: DeepVariant's 49 candidates are all found
+    /// with DeepVariant's labels with and without realignment, and realignment removes the 6 spurious
+    /// candidates next to indels that DeepVariant's realigner removes. Prints the differences.
+    #[test]
+    fn realignment_brings_the_candidates_close_to_deepvariants() {
+        let Some(dir) = shared_data() else { return };
+        let Some(golden) = deepvariant_golden(&dir) else {
+            return;
+        };
+        assert_eq!(golden.len(), 49);
+        let inputs = real_inputs(&dir, "NA12878_S1.chr20.10_10p1mb.bam");
+        let out = tempfile::tempdir().unwrap();
+        let mut extra_counts = Vec::new();
+        for realign in [false, true] {
+            let params = Params {
+                regions: Some(vec!["chr20:10000000-10010000".into()]),
+                realign,
+                ..Params::default()
+            };
+            let path = out.path().join(format!("realign-{realign}.parquet"));
+            tensorize(&inputs, &params, 2, &path, &ProgressSink::discard()).unwrap();
+            let examples = ExamplesFile::open(&path).unwrap().read_all().unwrap();
+            let ours: std::collections::BTreeMap<&str, Option<i8>> =
+                examples.iter().map(|e| (e.id.as_str(), e.label)).collect();
+            let missing: Vec<String> = golden
+                .iter()
+                .filter(|(id, label)| ours.get(id.as_str()) != Some(&Some(*label)))
+                .map(|(id, label)| {
+                    format!("{id} (label {label}, ours {:?})", ours.get(id.as_str()))
+                })
+                .collect();
+            let extra: Vec<String> = ours
+                .iter()
+                .filter(|(id, _)| !golden.iter().any(|(g, _)| g == *id))
+                .map(|(id, label)| format!("{id} (label {label:?})"))
+                .collect();
+            println!(
+                "realign {realign}: {} examples; DeepVariant's missing or labelled otherwise: {missing:?}; \
+                 {} extra: {extra:?}",
+                examples.len(),
+                extra.len()
+            );
+            assert!(missing.is_empty(), "realign {realign}: {missing:?}");
+            extra_counts.push(extra.len());
+        }
+        assert_eq!(extra_counts[0], 6, "without realignment");
+        // With realignment the candidate set is DeepVariant's exactly.
+        assert_eq!(extra_counts[1], 0, "with realignment");
     }
 
     /// Issue 3's recall check on the study's default simulated data (200 kb at 30x): at least 95% of

@@ -2,8 +2,8 @@
 //!
 //! One module per concern: [`read`] decodes alignment records, [`geometry`] places the window and the
 //! rows, [`channels`] gives every channel's pixel values, [`shuffle`] reproduces DeepVariant's read
-//! downsampling order and [`draw`] puts reads into an image. Local realignment is not done: reads are
-//! drawn as the aligner placed them.
+//! downsampling order and [`draw`] puts reads into an image. Reads are drawn as given: realigned by
+//! [`super::realigner`] when the stage's `realign` param is on.
 
 pub mod channels;
 pub mod draw;

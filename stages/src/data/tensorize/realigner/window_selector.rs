@@ -1,0 +1,287 @@
+//! Where to assemble: DeepVariant's window selector with its default allele-count linear model.
+//!
+//! Alleles are counted over the region widened by `region_expansion` (20 bp) from reads with MAPQ
+//! ≥ 20, as DeepVariant's allele counter does (indels and soft clips anchored on the preceding base,
+//! replacing that base's observation; a reference base counts only with base quality ≥ 20, a
+//! substitution at any quality; non-ACGT bases are not counted). Each position scores
+//! `bias + Σ coefficient × reads`, where a substitution counts at its position, a deletion over the
+//! deleted bases and an insertion or soft clip of `n` bases over the `n` positions either side of its
+//! anchor's successor. Positions scoring above the decision boundary (3) are candidates; candidates
+//! closer than `2 × min_windows_distance` merge, and each run becomes a window padded by
+//! `min_windows_distance` (80 bp) on both sides.
+
+use super::super::pileup::read::AlignedRead;
+use super::super::pileup::reference::ReferenceSlice;
+use noodles::sam::alignment::record::cigar::op::Kind;
+
+/// Window selector settings (DeepVariant's defaults).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WindowOptions {
+    /// Reads below this mapping quality are not counted (`ws_min_mapq`).
+    pub min_mapq: u8,
+    /// Reference bases below this quality are not counted (`ws_min_base_quality`).
+    pub min_base_quality: u8,
+    /// Padding of each window, and half the distance under which candidates merge.
+    pub min_windows_distance: i64,
+    /// Bases counted on each side of the region (`ws_region_expansion_in_bp`).
+    pub region_expansion: i64,
+}
+
+impl Default for WindowOptions {
+    fn default() -> Self {
+        Self {
+            min_mapq: 20,
+            min_base_quality: 20,
+            min_windows_distance: 80,
+            region_expansion: 20,
+        }
+    }
+}
+
+/// DeepVariant's default allele-count linear model (`_ALLELE_COUNT_LINEAR_MODEL_DEFAULT`).
+mod model {
+    pub const BIAS: f64 = -0.683379;
+    pub const SOFT_CLIP: f64 = 2.997;
+    pub const SUBSTITUTION: f64 = -0.086644;
+    pub const INSERTION: f64 = 2.493585;
+    pub const DELETION: f64 = 1.795914;
+    pub const REFERENCE: f64 = -0.059787;
+    pub const DECISION_BOUNDARY: f64 = 3.0;
+}
+
+fn is_canonical(b: u8) -> bool {
+    matches!(b, b'A' | b'C' | b'G' | b'T')
+}
+
+/// What one read shows at one anchor position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Allele {
+    Reference,
+    Substitution,
+    /// `n` bases inserted after the anchor.
+    Insertion(usize),
+    /// `n` bases soft-clipped next to the anchor.
+    SoftClip(usize),
+    /// `n` reference bases deleted after the anchor.
+    Deletion(usize),
+}
+
+/// The alleles of `read` as (anchor position, allele), in read order, before resolving anchors.
+fn alleles(read: &AlignedRead, reference: &ReferenceSlice, min_bq: u8) -> Vec<(i64, Allele)> {
+    let mut out = Vec::with_capacity(read.bases.len());
+    let (mut pos, mut i) = (read.start, 0usize);
+    // The base before an indel or clip: the read's, or the reference's at the read's first op.
+    let prev_ok = |i: usize, pos: i64| {
+        if i == 0 {
+            is_canonical(reference.base(pos - 1))
+        } else {
+            is_canonical(read.bases[i - 1])
+        }
+    };
+    for op in &read.cigar {
+        match op.kind {
+            Kind::Match | Kind::SequenceMatch | Kind::SequenceMismatch => {
+                for k in 0..op.len {
+                    let (p, b) = (pos + k as i64, read.bases[i + k]);
+                    if !is_canonical(b) {
+                        continue;
+                    }
+                    if b == reference.base(p) {
+                        if read.quals[i + k] >= min_bq {
+                            out.push((p, Allele::Reference));
+                        }
+                    } else {
+                        out.push((p, Allele::Substitution));
+                    }
+                }
+                pos += op.len as i64;
+                i += op.len;
+            }
+            Kind::Insertion | Kind::SoftClip => {
+                let bases = &read.bases[i..i + op.len];
+                if prev_ok(i, pos) && bases.iter().all(|&b| is_canonical(b)) {
+                    let allele = if op.kind == Kind::Insertion {
+                        Allele::Insertion(op.len)
+                    } else {
+                        Allele::SoftClip(op.len)
+                    };
+                    out.push((pos - 1, allele));
+                }
+                i += op.len;
+            }
+            Kind::Deletion => {
+                let deleted_ok =
+                    (pos..pos + op.len as i64).all(|p| is_canonical(reference.base(p)));
+                if prev_ok(i, pos) && deleted_ok {
+                    out.push((pos - 1, Allele::Deletion(op.len)));
+                }
+                pos += op.len as i64;
+            }
+            Kind::Skip | Kind::Pad => pos += op.len as i64,
+            Kind::HardClip => {}
+        }
+    }
+    out
+}
+
+/// Scores of the positions `[lo, hi)` under the linear model.
+fn scores(
+    reads: &[&AlignedRead],
+    reference: &ReferenceSlice,
+    lo: i64,
+    hi: i64,
+    o: &WindowOptions,
+) -> Vec<f64> {
+    let mut score = vec![model::BIAS; (hi - lo).max(0) as usize];
+    let mut add = |from: i64, to: i64, by: f64| {
+        for p in from.max(lo)..to.min(hi) {
+            score[(p - lo) as usize] += by;
+        }
+    };
+    for read in reads.iter().filter(|r| r.mapq >= o.min_mapq) {
+        let alleles = alleles(read, reference, o.min_base_quality);
+        for (k, &(anchor, allele)) in alleles.iter().enumerate() {
+            // An indel or clip anchored on a base replaces that base's observation.
+            if alleles.get(k + 1).is_some_and(|(next, _)| *next == anchor) {
+                continue;
+            }
+            if !(lo..hi).contains(&anchor) {
+                continue;
+            }
+            let after = anchor + 1;
+            match allele {
+                Allele::Reference => add(anchor, after, model::REFERENCE),
+                Allele::Substitution => add(anchor, after, model::SUBSTITUTION),
+                Allele::Insertion(n) => add(after - n as i64, after + n as i64, model::INSERTION),
+                Allele::SoftClip(n) => add(after - n as i64, after + n as i64, model::SOFT_CLIP),
+                Allele::Deletion(n) => add(after, after + n as i64, model::DELETION),
+            }
+        }
+    }
+    score
+}
+
+/// Windows `[start, end)` to assemble for the region `[start, end)` of a contig of `contig_len` bp.
+/// `reference` must cover the region widened by `region_expansion` plus the longest deletion.
+pub fn select_windows(
+    reads: &[&AlignedRead],
+    reference: &ReferenceSlice,
+    contig_len: i64,
+    start: i64,
+    end: i64,
+    o: &WindowOptions,
+) -> Vec<(i64, i64)> {
+    if reads.is_empty() {
+        return Vec::new();
+    }
+    let (lo, hi) = (
+        (start - o.region_expansion).max(0),
+        (end + o.region_expansion).min(contig_len),
+    );
+    let candidates = scores(reads, reference, lo, hi, o)
+        .into_iter()
+        .enumerate()
+        .filter(|(_, s)| *s > model::DECISION_BOUNDARY)
+        .map(|(i, _)| lo + i as i64);
+    let d = o.min_windows_distance;
+    let mut windows = Vec::new();
+    let mut run: Option<(i64, i64)> = None;
+    for pos in candidates {
+        run = match run {
+            Some((first, last)) if pos <= last + 2 * d => Some((first, pos)),
+            Some((first, last)) => {
+                windows.push((first - d, last + d));
+                Some((pos, pos))
+            }
+            None => Some((pos, pos)),
+        };
+    }
+    if let Some((first, last)) = run {
+        windows.push((first - d, last + d));
+    }
+    windows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::tensorize::pileup::read::CigarOp;
+
+    fn reference() -> ReferenceSlice {
+        ReferenceSlice {
+            start: 0,
+            bases: b"ACGTTGCA".iter().copied().cycle().take(2000).collect(),
+        }
+    }
+
+    fn read(start: i64, cigar: &[(Kind, usize)]) -> AlignedRead {
+        let r = reference();
+        let (mut bases, mut pos) = (Vec::new(), start);
+        for &(kind, len) in cigar {
+            match kind {
+                Kind::Match => {
+                    bases.extend(r.window(pos, pos + len as i64));
+                    pos += len as i64;
+                }
+                Kind::Insertion | Kind::SoftClip => bases.extend(std::iter::repeat_n(b'G', len)),
+                Kind::Deletion => pos += len as i64,
+                _ => {}
+            }
+        }
+        AlignedRead {
+            name: b"r".to_vec(),
+            read_number: 0,
+            start,
+            end: pos,
+            reverse: false,
+            mapq: 60,
+            tlen: 0,
+            hp: None,
+            cigar: cigar
+                .iter()
+                .map(|&(kind, len)| CigarOp { kind, len })
+                .collect(),
+            quals: vec![30; bases.len()],
+            bases,
+        }
+    }
+
+    #[test]
+    fn reads_matching_the_reference_give_no_window() {
+        let reads: Vec<AlignedRead> = (0..20).map(|_| read(900, &[(Kind::Match, 100)])).collect();
+        let refs: Vec<&AlignedRead> = reads.iter().collect();
+        let o = WindowOptions::default();
+        assert!(select_windows(&refs, &reference(), 2000, 900, 1000, &o).is_empty());
+    }
+
+    #[test]
+    fn three_reads_with_a_deletion_open_a_padded_window_and_two_do_not() {
+        let o = WindowOptions::default();
+        let mut reads: Vec<AlignedRead> =
+            (0..10).map(|_| read(900, &[(Kind::Match, 100)])).collect();
+        let del = [(Kind::Match, 50), (Kind::Deletion, 2), (Kind::Match, 50)];
+        reads.extend((0..2).map(|_| read(900, &del)));
+        let refs: Vec<&AlignedRead> = reads.iter().collect();
+        // 2 × 1.796 − 0.683 − 10 × 0.060 < 3.
+        assert!(select_windows(&refs, &reference(), 2000, 900, 1000, &o).is_empty());
+        reads.push(read(900, &del));
+        let refs: Vec<&AlignedRead> = reads.iter().collect();
+        // The deleted bases 950 and 951 score 3 × 1.796 − 0.683 − 10 × 0.060 > 3.
+        let windows = select_windows(&refs, &reference(), 2000, 900, 1000, &o);
+        assert_eq!(windows, [(950 - 80, 951 + 80)]);
+    }
+
+    #[test]
+    fn soft_clips_count_on_both_sides_of_the_clip_and_far_candidates_split() {
+        let o = WindowOptions::default();
+        let clip = |s| read(s, &[(Kind::SoftClip, 3), (Kind::Match, 60)]);
+        let reads: Vec<AlignedRead> = (0..2)
+            .map(|_| clip(700))
+            .chain((0..2).map(|_| clip(1100)))
+            .collect();
+        let refs: Vec<&AlignedRead> = reads.iter().collect();
+        // A 3-base clip before 700 marks 697..703; 1100 is more than 160 bp further.
+        let windows = select_windows(&refs, &reference(), 2000, 700, 1100, &o);
+        assert_eq!(windows, [(697 - 80, 702 + 80), (1097 - 80, 1102 + 80)]);
+    }
+}
