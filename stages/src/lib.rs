@@ -6,7 +6,7 @@
 //! - [`train`]: what training needs without libtorch: `train`'s declaration and parameters, metrics,
 //!   the model zoo's architectures, `model_specs` and `pipe models` (the loop itself is in pipe-torch).
 //! - [`analysis`]: results into conclusions: `import_results`, `aggregate`, `significance`, `report`,
-//!   and the result tables they share.
+//!   `evaluate` (a query VCF against a truth VCF, as hap.py does), and the result tables they share.
 //!
 //! Every kind implements [`pipe_kind::StageKind`].
 
@@ -31,6 +31,7 @@ pub fn registry() -> Registry {
             &analysis::aggregate::Aggregate,
             &analysis::significance::Significance,
             &analysis::report::Report,
+            &analysis::evaluate::Evaluate,
             &train::Train,
             &train::model_specs::ModelSpecs,
         ])
