@@ -224,10 +224,10 @@ pub fn evaluate(
     let per_contig: Vec<[Outcomes; 2]> = names
         .par_iter()
         .map(|&contig| {
+            let (t, q) = (truth.of(contig), query.of(contig));
             let bases = {
                 let mut r = reference.lock().expect("reference lock");
-                let len = r.length(contig).unwrap_or(0);
-                r.slice(contig, 0, len)?.bases
+                contig_bases(&mut r, contig, t.iter().chain(q).map(Call::span))?
             };
             let out = Contig {
                 name: contig,
@@ -237,7 +237,7 @@ pub fn evaluate(
                 truth_what: &format!("truth VCF {}", inputs.truth.display()),
                 query_what: &format!("query VCF {}", inputs.query.display()),
             }
-            .evaluate(truth.of(contig), query.of(contig))?;
+            .evaluate(t, q)?;
             let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
             report(n, names.len(), contig);
             Ok(out)
@@ -266,6 +266,29 @@ pub fn evaluate(
         strata: strata.into_iter().map(|s| s.name).collect(),
         thresholds,
     })
+}
+
+/// Reference bases read on each side of a contig's records, for left-alignment.
+const MARGIN: i64 = 10_000;
+
+/// The bases of `contig`, indexed by 0-based position: read from the reference where the records of
+/// `spans` lie (with [`MARGIN`] on each side), `N` elsewhere.
+fn contig_bases(
+    reference: &mut Reference,
+    contig: &str,
+    spans: impl Iterator<Item = (i64, i64)>,
+) -> Result<Vec<u8>> {
+    let len = reference.length(contig).unwrap_or(0);
+    let (lo, hi) = spans.fold((i64::MAX, i64::MIN), |(lo, hi), (s, e)| {
+        (lo.min(s), hi.max(e))
+    });
+    if lo > hi {
+        return Ok(Vec::new());
+    }
+    let (lo, hi) = ((lo - MARGIN).max(0), (hi + MARGIN).min(len));
+    let mut bases = vec![b'N'; lo as usize];
+    bases.extend(reference.slice(contig, lo, hi)?.bases);
+    Ok(bases)
 }
 
 /// Reads the stratification BEDs, each named by its file name without `.bed` (or `.bed.gz`).

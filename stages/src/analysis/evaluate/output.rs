@@ -161,3 +161,66 @@ pub fn pr_curve(per_filter: &[Outcomes; 2], thresholds: &[f64]) -> Frame {
     }
     f
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::evaluate::counts::{Class, QueryOutcome, Status, TruthOutcome};
+
+    fn outcomes() -> Outcomes {
+        let truth = |tp, vtype, subtype, strata: &[u16]| TruthOutcome {
+            class: Class { vtype, subtype },
+            strata: strata.into(),
+            tp,
+            score: 30.0,
+        };
+        Outcomes {
+            truth: vec![truth(true, 1, 1, &[0]), truth(false, 2, 3, &[])],
+            query: vec![QueryOutcome {
+                class: Class {
+                    vtype: 1,
+                    subtype: 1,
+                },
+                strata: Box::new([0]),
+                status: Status::Tp,
+                fp_gt: false,
+                qual: 30.0,
+            }],
+        }
+    }
+
+    #[test]
+    fn summary_and_extended_rows_follow_hap_py() {
+        let o = outcomes();
+        let tally = Tally::new(&[o.clone(), o], 1);
+        let s = summary(&tally);
+        assert_eq!(
+            s.strings("Type").unwrap(),
+            ["INDEL", "INDEL", "SNP", "SNP", "ALL", "ALL"]
+        );
+        assert_eq!(s.ints("TRUTH.FN").unwrap(), [1, 1, 0, 0, 1, 1]);
+        assert_eq!(s.floats("METRIC.Recall").unwrap()[4], 0.5);
+        let e = extended(&tally, &["hp".to_string()]);
+        // INDEL: * and 9 length bins; SNP: *, ti, tv; ALL: *; each for 2 subsets and 2 filters.
+        assert_eq!(e.rows(), (10 + 3 + 1) * 2 * 2);
+        let row = (0..e.rows())
+            .find(|&i| {
+                e.strings("Type").unwrap()[i] == "SNP"
+                    && e.strings("Subtype").unwrap()[i] == "ti"
+                    && e.strings("Subset").unwrap()[i] == "hp"
+            })
+            .unwrap();
+        assert_eq!(e.ints("TRUTH.TP").unwrap()[row], 1);
+        assert_eq!(e.ints("QUERY.TP").unwrap()[row], 1);
+    }
+
+    #[test]
+    fn the_curve_has_a_row_per_type_filter_and_threshold() {
+        let o = outcomes();
+        let c = pr_curve(&[o.clone(), o], &[10.0, 40.0]);
+        assert_eq!(c.rows(), 3 * 2 * 2);
+        let recall = c.floats("METRIC.Recall").unwrap();
+        // ALL type, filter ALL: the matched SNP is found at QUAL 10, not at 40.
+        assert_eq!((recall[8], recall[9]), (0.5, 0.0));
+    }
+}
