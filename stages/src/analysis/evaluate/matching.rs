@@ -332,7 +332,6 @@ mod tests {
             .enumerate()
             .flat_map(|(i, (pos, r, alts, gt))| {
                 let call = Call {
-                    contig: "c".into(),
                     start: pos - 1,
                     ref_bases: r.as_bytes().to_vec(),
                     alts: alts.iter().map(|a| a.as_bytes().to_vec()).collect(),
@@ -340,7 +339,7 @@ mod tests {
                     qual: 10.0,
                     pass: true,
                 };
-                normalize(&call, i, contig, "test").unwrap()
+                normalize(&call, i, "c", contig, "test").unwrap()
             })
             .collect();
         out.sort_by_key(|u| u.start);

@@ -419,7 +419,7 @@ impl Contig<'_> {
                 .filter(|&k| self.strata[k].regions.overlaps(self.name, s, e))
                 .map(|k| k as u16)
                 .collect();
-            for unit in normalize(call, i, self.bases, what)? {
+            for unit in normalize(call, i, self.name, self.bases, what)? {
                 items.push(Item {
                     unit,
                     inside,

@@ -191,11 +191,17 @@ fn is_symbolic(alt: &[u8]) -> bool {
     alt.is_empty() || alt.iter().any(|b| !b.is_ascii_alphabetic())
 }
 
-/// Normalizes `call` (index `index` on its contig) against the reference bases of its `contig`:
+/// Normalizes `call` (index `index` on contig `name`) against the reference bases of the contig:
 /// checks that REF matches the reference, places indels by their left-aligned position and splits a
 /// biallelic MNP into SNPs.
 /// Returns no unit when the call carries no alternate allele.
-pub fn normalize(call: &Call, index: usize, contig: &[u8], what: &str) -> Result<Vec<Unit>> {
+pub fn normalize(
+    call: &Call,
+    index: usize,
+    name: &str,
+    contig: &[u8],
+    what: &str,
+) -> Result<Vec<Unit>> {
     let start = call.start as usize;
     let end = start + call.ref_bases.len();
     match contig.get(start..end) {
@@ -203,7 +209,7 @@ pub fn normalize(call: &Call, index: usize, contig: &[u8], what: &str) -> Result
         Some(bases) => bail!(
             "{what}: the record at {}:{} has REF {} but the reference has {} there; use the \
              reference the VCF was made against",
-            call.contig,
+            name,
             call.start + 1,
             String::from_utf8_lossy(&call.ref_bases),
             String::from_utf8_lossy(bases)
@@ -211,7 +217,7 @@ pub fn normalize(call: &Call, index: usize, contig: &[u8], what: &str) -> Result
         None => bail!(
             "{what}: the record at {}:{} (REF of {} bases) runs past the end of the reference \
              contig ({} bases); use the reference the VCF was made against",
-            call.contig,
+            name,
             call.start + 1,
             call.ref_bases.len(),
             contig.len()
@@ -240,7 +246,6 @@ mod tests {
 
     fn call(start: i64, r: &str, alts: &[&str], gt: [u8; 2]) -> Call {
         Call {
-            contig: "c".into(),
             start,
             ref_bases: r.as_bytes().to_vec(),
             alts: alts.iter().map(|a| a.as_bytes().to_vec()).collect(),
@@ -268,21 +273,23 @@ mod tests {
     #[test]
     fn a_biallelic_mnp_is_split_and_a_multi_allelic_record_stays_one_unit() {
         let contig = b"ACGTACGT";
-        let units = normalize(&call(1, "CGT", &["TGA"], [0, 1]), 0, contig, "t").unwrap();
+        let units = normalize(&call(1, "CGT", &["TGA"], [0, 1]), 0, "c", contig, "t").unwrap();
         assert_eq!(units.len(), 2);
         assert_eq!((units[0].start, units[1].start), (1, 3));
         assert!(units.iter().all(|u| u.haps == [None, Some(0)]));
-        let units = normalize(&call(1, "C", &["A", "CT"], [1, 2]), 0, contig, "t").unwrap();
+        let units = normalize(&call(1, "C", &["A", "CT"], [1, 2]), 0, "c", contig, "t").unwrap();
         assert_eq!(units.len(), 1);
         assert_eq!(units[0].haps, [Some(0), Some(1)]);
         assert!(units[0].alleles[1].is_insertion());
         // An insertion written at the end of a homopolymer keeps its edit, spans to the run's start.
-        let units = normalize(&call(5, "A", &["AA"], [0, 1]), 0, b"GCAAAAT", "t").unwrap();
+        let units = normalize(&call(5, "A", &["AA"], [0, 1]), 0, "c", b"GCAAAAT", "t").unwrap();
         assert_eq!(units[0].alleles[0].start, 5);
         assert_eq!((units[0].start, units[0].end), (2, 5));
-        assert!(normalize(&call(1, "C", &["A"], [0, 0]), 0, contig, "t")
-            .unwrap()
-            .is_empty());
+        assert!(
+            normalize(&call(1, "C", &["A"], [0, 0]), 0, "c", contig, "t")
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
@@ -290,6 +297,7 @@ mod tests {
         let err = normalize(
             &call(1, "G", &["A"], [0, 1]),
             0,
+            "c",
             b"ACGT",
             "truth VCF t.vcf.gz",
         )

@@ -17,8 +17,6 @@ use noodles::vcf::variant::record::AlternateBases as _;
 /// One VCF record as one sample called it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Call {
-    /// Contig name.
-    pub contig: String,
     /// 0-based position of REF.
     pub start: i64,
     /// REF, upper case.
@@ -185,7 +183,6 @@ fn parse_call(record: &vcf::Record, header: &vcf::Header, sample: usize) -> Resu
     let pass = matches!(filters.as_ref(), "PASS" | "." | "");
     let gt = genotype(record, header, sample, alts.len())?;
     Ok(Call {
-        contig: record.reference_sequence_name().to_string(),
         start,
         ref_bases,
         alts,
