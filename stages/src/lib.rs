@@ -8,7 +8,7 @@
 //! - [`calling`]: from classifier to caller: the `call` kind's declaration and its postprocessing
 //!   (genotype likelihoods per site, the VCF); its batched inference is in pipe-torch.
 //! - [`analysis`]: results into conclusions: `import_results`, `aggregate`, `significance`, `report`,
-//!   and the result tables they share.
+//!   `evaluate` (a query VCF against a truth VCF, as hap.py does), and the result tables they share.
 //!
 //! Every kind implements [`pipe_kind::StageKind`].
 
@@ -34,6 +34,7 @@ pub fn registry() -> Registry {
             &analysis::aggregate::Aggregate,
             &analysis::significance::Significance,
             &analysis::report::Report,
+            &analysis::evaluate::Evaluate,
             &train::Train,
             &train::model_specs::ModelSpecs,
             &calling::Call,
