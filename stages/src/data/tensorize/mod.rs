@@ -16,6 +16,9 @@ pub mod mode;
 pub mod pileup;
 pub mod realigner;
 
+#[cfg(test)]
+mod golden_tests;
+
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -427,19 +430,22 @@ fn process(
         .iter()
         .filter(|r| r.overlaps(lo_pos, hi_pos))
         .collect();
-    let realigned: Vec<Option<AlignedRead>> = match &s.realigner {
+    let realigned = match &s.realigner {
         Some(o) => {
             let (lo, hi) = realigner::reference_span(&reads, p.start, p.end, o);
             let slice = readers.reference.slice(&p.contig, lo, hi)?;
             let contig_len = readers.reference.length(&p.contig).unwrap_or(hi);
             realigner::realign(&reads, &slice, contig_len, p.start, p.end, o)
         }
-        None => Vec::new(),
+        None => realigner::Realigned::default(),
     };
-    for (read, new) in reads.iter_mut().zip(&realigned) {
-        if let Some(new) = new {
-            *read = new;
-        }
+    if s.realigner.is_some() {
+        // DeepVariant's order of the realigned reads, which decides the order of tied rows.
+        reads = realigned
+            .order
+            .iter()
+            .map(|&i| realigned.reads[i].as_ref().unwrap_or(reads[i]))
+            .collect();
     }
     let slice_for = |reads: &[&AlignedRead], end: i64| {
         let lo = reads.iter().map(|r| r.start).min().unwrap_or(p.start);

@@ -79,9 +79,19 @@ struct Assembled {
     haplotypes: Vec<Vec<u8>>,
 }
 
+/// What [`realign`] gives back.
+#[derive(Debug, Clone, Default)]
+pub struct Realigned {
+    /// Per read, its new alignment, or `None` where it keeps the one it has.
+    pub reads: Vec<Option<AlignedRead>>,
+    /// The read indices in the order DeepVariant lists its realigned reads: reads too long to realign,
+    /// then reads assigned to no assembled window, then each window's reads, window by window; each
+    /// group in input order.
+    pub order: Vec<usize>,
+}
+
 /// Realigns `reads` (the reads of the region `[start, end)` of a contig of `contig_len` bp) against
-/// `reference`, which covers [`reference_span`]. Returns, per read, its new alignment, or `None` where
-/// it keeps the one it has.
+/// `reference`, which covers [`reference_span`].
 pub fn realign(
     reads: &[&AlignedRead],
     reference: &ReferenceSlice,
@@ -89,17 +99,22 @@ pub fn realign(
     start: i64,
     end: i64,
     o: &Options,
-) -> Vec<Option<AlignedRead>> {
+) -> Realigned {
     let mut out = vec![None; reads.len()];
     let eligible: Vec<usize> = (0..reads.len())
         .filter(|&i| reads[i].bases.len() <= o.max_read_length)
         .collect();
     let short: Vec<&AlignedRead> = eligible.iter().map(|&i| reads[i]).collect();
     let regions = assemble(&short, reference, contig_len, start, end, o);
+    let long = (0..reads.len()).filter(|&i| reads[i].bases.len() > o.max_read_length);
     if regions.is_empty() {
-        return out;
+        return Realigned {
+            reads: out,
+            order: long.chain(eligible).collect(),
+        };
     }
     let mut members: Vec<Vec<usize>> = vec![Vec::new(); regions.len()];
+    let mut unassigned = Vec::new();
     for &i in &eligible {
         let r = reads[i];
         let overlap = |a: &Assembled| r.end.min(a.end) - r.start.max(a.start);
@@ -111,8 +126,9 @@ pub fn realign(
                 _ => Some(w),
             }
         });
-        if let Some(w) = best {
-            members[w].push(i);
+        match best {
+            Some(w) => members[w].push(i),
+            None => unassigned.push(i),
         }
     }
     let mut aligner = LocalAligner::default();
@@ -123,7 +139,11 @@ pub fn realign(
             out[i] = read;
         }
     }
-    out
+    let order = long
+        .chain(unassigned)
+        .chain(members.into_iter().flatten())
+        .collect();
+    Realigned { reads: out, order }
 }
 
 /// The windows of the region that assemble into haplotypes other than the reference alone.
