@@ -80,7 +80,11 @@ fn parameter_counts_printed_equal_timms() {
         })
         .collect();
     for (arch, params) in &timm {
-        assert_eq!(printed.get(arch), Some(params), "{arch}: ours vs timm's\n{csv}");
+        assert_eq!(
+            printed.get(arch),
+            Some(params),
+            "{arch}: ours vs timm's\n{csv}"
+        );
     }
     assert_eq!(printed.len(), timm.len(), "{csv}");
 }

@@ -1,5 +1,6 @@
 //! The pipeline file: YAML to a typed model, with `file:line:col` errors and "did you mean" hints.
 
+mod duplicates;
 mod executor;
 mod vars;
 
@@ -156,6 +157,22 @@ impl Pipeline {
 
     /// Parses pipeline text; `path` names the file in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Self, PipeError> {
+        if let Some(d) = duplicates::find_duplicate(text) {
+            let within = if d.path.is_empty() {
+                String::new()
+            } else {
+                format!(" in {}", d.path)
+            };
+            return Err(PipeError::invalid(format!(
+                "{}:{}:{}: key '{}'{within} is repeated (first at line {}, again at line {}); keep one",
+                path.display(),
+                d.second.0,
+                d.second.1,
+                d.key,
+                d.first.0,
+                d.second.0
+            )));
+        }
         let mut pipeline: Pipeline =
             serde_yaml::from_str(text).map_err(|e| yaml_error(path, &e))?;
         pipeline.path = path.to_path_buf();
@@ -359,6 +376,29 @@ mod tests {
     fn unknown_top_field_suggests_nearest() {
         let err = parse("name: x\nstage:\n  a: { cmd: [echo] }\n").unwrap_err();
         assert!(err.contains("did you mean `stages`?"), "{err}");
+    }
+
+    #[test]
+    fn repeated_stage_is_an_error_naming_both_lines() {
+        let err =
+            parse("name: x\nstages:\n  a: { cmd: [echo] }\n  a: { cmd: [true] }\n").unwrap_err();
+        assert!(
+            err.starts_with("p.yaml:4:3: key 'a' in stages is repeated"),
+            "{err}"
+        );
+        assert!(err.contains("first at line 3, again at line 4"), "{err}");
+    }
+
+    #[test]
+    fn repeated_param_is_an_error_naming_both_lines() {
+        let text =
+            "name: x\nstages:\n  a:\n    cmd: [echo]\n    params:\n      lr: 1\n      lr: 2\n";
+        let err = parse(text).unwrap_err();
+        assert!(
+            err.contains("key 'lr' in stages.a.params is repeated"),
+            "{err}"
+        );
+        assert!(err.contains("first at line 6, again at line 7"), "{err}");
     }
 
     #[test]
