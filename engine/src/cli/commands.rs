@@ -25,6 +25,7 @@ fn load_plan(cache: &Cache, args: &PlanArgs) -> Result<Plan, PipeError> {
     let options = PlanOptions {
         profile: args.profile.clone(),
         sets,
+        max_tasks: args.max_tasks,
     };
     let mut memo = DigestMemo::load(&cache.memo_path());
     let plan = plan::plan(pipeline, &options, &mut memo)?;
@@ -354,6 +355,7 @@ pub fn gc(cache_dir: &Path, files: &[std::path::PathBuf], dry_run: bool) -> Resu
                 file: file.clone(),
                 sets: vec![],
                 profile: None,
+                max_tasks: plan::DEFAULT_MAX_TASKS,
             },
         )?;
         keep.extend(plan.tasks.iter().map(|t| t.key.clone()));
@@ -387,6 +389,7 @@ pub fn verify(
                     file: file.clone(),
                     sets: vec![],
                     profile: None,
+                    max_tasks: plan::DEFAULT_MAX_TASKS,
                 },
             )?;
             keys.extend(plan.tasks.iter().map(|t| t.key.clone()));

@@ -43,6 +43,9 @@ pub struct PlanArgs {
     /// Apply a profile of the pipeline file.
     #[arg(long)]
     pub profile: Option<String>,
+    /// The most tasks the plan may have; a larger matrix or plan is refused before it is expanded.
+    #[arg(long, env = "PIPE_MAX_TASKS", value_name = "N", default_value_t = crate::plan::DEFAULT_MAX_TASKS)]
+    pub max_tasks: usize,
 }
 
 #[derive(Debug, Subcommand)]

@@ -106,12 +106,27 @@ pub struct Plan {
 }
 
 /// Command-line choices that change the plan.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct PlanOptions {
     /// `--profile` name.
     pub profile: Option<String>,
     /// `--set name=value` overrides.
     pub sets: Vec<(String, Value)>,
+    /// The most tasks a plan may have (`--max-tasks`), checked before any matrix is expanded.
+    pub max_tasks: usize,
+}
+
+/// The default of `--max-tasks`.
+pub const DEFAULT_MAX_TASKS: usize = 1_000_000;
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        Self {
+            profile: None,
+            sets: Vec::new(),
+            max_tasks: DEFAULT_MAX_TASKS,
+        }
+    }
 }
 
 impl Plan {
@@ -205,7 +220,7 @@ fn plan_steps(
 ) -> Result<Plan, PlanError> {
     let vars = resolve_vars(&pipeline, options)?;
     let tasks = {
-        let lookup = expand_stages(&pipeline, &vars)?;
+        let lookup = expand_stages(&pipeline, &vars, options.max_tasks)?;
         build_tasks(&pipeline, &lookup)?
     };
     check_upstream_outputs(&tasks)?;
@@ -222,7 +237,11 @@ fn plan_steps(
 
 /// Step 1: expands every stage its `when` leaves on into its matrix's instances, each with the
 /// variables its axis values set, and notes the stages switched off.
-fn expand_stages<'a>(pipeline: &'a Pipeline, vars: &Vars) -> Result<Lookup<'a>, PlanError> {
+fn expand_stages<'a>(
+    pipeline: &'a Pipeline,
+    vars: &Vars,
+    max_tasks: usize,
+) -> Result<Lookup<'a>, PlanError> {
     let mut instances: Vec<Instance> = Vec::new();
     let mut by_stage: HashMap<&str, Vec<usize>> = HashMap::new();
     let mut disabled = Vec::new();
@@ -231,7 +250,8 @@ fn expand_stages<'a>(pipeline: &'a Pipeline, vars: &Vars) -> Result<Lookup<'a>, 
             disabled.push(name.as_str());
             continue;
         }
-        let axes = expand_matrix(spec, vars).map_err(|e| e.in_field("matrix").in_stage(name))?;
+        let axes = expand_matrix(spec, vars, instances.len(), max_tasks)
+            .map_err(|e| e.in_field("matrix").in_stage(name))?;
         for assignment in axes {
             let mut v = vars.clone();
             for (axis, value) in &assignment {
@@ -324,37 +344,92 @@ fn resolve_vars(pipeline: &Pipeline, options: &PlanOptions) -> Result<Vars, Plan
     Ok(vars)
 }
 
+/// One matrix axis's values, a `range(...)` kept as its bounds until the plan's size is checked.
+enum AxisValues {
+    /// Values listed (or one value).
+    List(Vec<Value>),
+    /// `range(a, b)`: the whole numbers from `a` up to `b`, excluded.
+    Range(i64, i64),
+}
+
+impl AxisValues {
+    /// How many values.
+    fn len(&self) -> u128 {
+        match self {
+            Self::List(v) => v.len() as u128,
+            Self::Range(a, b) => (*b as i128 - *a as i128).max(0) as u128,
+        }
+    }
+
+    /// The values, made one at a time.
+    fn values(&self) -> Box<dyn Iterator<Item = Value> + '_> {
+        match self {
+            Self::List(v) => Box::new(v.iter().cloned()),
+            Self::Range(a, b) => Box::new((*a..*b).map(Value::from)),
+        }
+    }
+}
+
 /// The product of the stage's matrix axes, each resolved with `vars`; one empty assignment without a
-/// matrix.
-fn expand_matrix(spec: &StageSpec, vars: &Vars) -> Result<Vec<Vec<(String, Value)>>, PlanError> {
-    let mut product: Vec<Vec<(String, Value)>> = vec![Vec::new()];
+/// matrix. Its size is checked first: with the `before` instances of earlier stages it may not pass
+/// `max_tasks`.
+fn expand_matrix(
+    spec: &StageSpec,
+    vars: &Vars,
+    before: usize,
+    max_tasks: usize,
+) -> Result<Vec<Vec<(String, Value)>>, PlanError> {
+    let mut axes: Vec<(&String, AxisValues)> = Vec::with_capacity(spec.matrix.len());
     for (axis, raw) in &spec.matrix {
         let value = to_json(raw).map_err(value_in(axis))?;
         let value = vars.substitute(&value).map_err(value_in(axis))?;
         let values = match value {
-            Value::Array(items) => items,
-            Value::String(s) if s.trim_start().starts_with("range(") => parse_range(&s)
-                .map_err(|e| e.in_field(axis))?
-                .into_iter()
-                .map(Value::from)
-                .collect(),
-            other => vec![other],
+            Value::Array(items) => AxisValues::List(items),
+            Value::String(s) if s.trim_start().starts_with("range(") => {
+                let (a, b) = parse_range(&s).map_err(|e| e.in_field(axis))?;
+                AxisValues::Range(a, b)
+            }
+            other => AxisValues::List(vec![other]),
         };
-        if values.is_empty() {
+        if values.len() == 0 {
             return Err(PlanError::EmptyAxis { axis: axis.clone() });
         }
-        if values
-            .iter()
-            .any(|v| v.is_object() || v.is_array() || v.is_null())
-        {
-            return Err(PlanError::AxisValueType { axis: axis.clone() });
+        if let AxisValues::List(items) = &values {
+            if items
+                .iter()
+                .any(|v| v.is_object() || v.is_array() || v.is_null())
+            {
+                return Err(PlanError::AxisValueType { axis: axis.clone() });
+            }
         }
+        axes.push((axis, values));
+    }
+    let count = axes
+        .iter()
+        .fold(1u128, |n, (_, v)| n.saturating_mul(v.len()));
+    if count.saturating_add(before as u128) > max_tasks as u128 {
+        return Err(PlanError::TooManyTasks {
+            count,
+            before,
+            axes: if axes.is_empty() {
+                "no axes".to_string()
+            } else {
+                axes.iter()
+                    .map(|(a, v)| format!("{a}: {}", v.len()))
+                    .collect::<Vec<_>>()
+                    .join(" x ")
+            },
+            limit: max_tasks,
+        });
+    }
+    let mut product: Vec<Vec<(String, Value)>> = vec![Vec::new()];
+    for (axis, values) in &axes {
         product = product
             .into_iter()
             .flat_map(|prefix| {
-                values.iter().map(move |v| {
+                values.values().map(move |v| {
                     let mut a = prefix.clone();
-                    a.push((axis.clone(), v.clone()));
+                    a.push(((*axis).clone(), v));
                     a
                 })
             })
@@ -391,8 +466,8 @@ fn enabled(spec: &StageSpec, vars: &Vars) -> Result<bool, PlanError> {
     }
 }
 
-/// `range(n)` or `range(a, b)`.
-fn parse_range(text: &str) -> Result<Vec<i64>, PlanError> {
+/// `range(n)` or `range(a, b)`: its bounds.
+fn parse_range(text: &str) -> Result<(i64, i64), PlanError> {
     let bad_range = || PlanError::BadRange {
         text: text.to_string(),
     };
@@ -409,8 +484,8 @@ fn parse_range(text: &str) -> Result<Vec<i64>, PlanError> {
             text: text.to_string(),
         })?;
     match nums.as_slice() {
-        [n] => Ok((0..*n).collect()),
-        [a, b] => Ok((*a..*b).collect()),
+        [n] => Ok((0, *n)),
+        [a, b] => Ok((*a, *b)),
         _ => Err(bad_range()),
     }
 }
