@@ -63,3 +63,39 @@ fn a_ten_billion_task_matrix_is_refused_at_once() {
         stderr(&out)
     );
 }
+
+/// The complete entries of the project's cache.
+fn entries(p: &Project) -> Vec<String> {
+    let mut keys = Vec::new();
+    for shard in std::fs::read_dir(p.path().join("cache")).unwrap().flatten() {
+        if shard.file_name().len() == 2 {
+            for e in std::fs::read_dir(shard.path()).unwrap().flatten() {
+                keys.push(e.file_name().to_string_lossy().to_string());
+            }
+        }
+    }
+    keys
+}
+
+#[test]
+fn an_output_linking_outside_is_refused_and_nothing_published() {
+    let p = Project::new();
+    p.write(
+        "p.yaml",
+        "name: x\nstages:\n  a:\n    cmd: [ln, -s, /etc/passwd, \"${outputs.o}\"]\n    outputs: { o: o.txt }\n  b:\n    cmd: [cp, \"${inputs.i}\", \"${outputs.o}\"]\n    inputs: { i: a.o }\n    outputs: { o: o.txt }\n",
+    );
+    let out = p.run(&["run", "p.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "output 'o' (o.txt): o.txt is a symbolic link to the absolute path /etc/passwd"
+        ),
+        "{err}"
+    );
+    assert!(entries(&p).is_empty(), "published: {:?}", entries(&p));
+    let tmp: Vec<_> = std::fs::read_dir(p.path().join("cache/.tmp"))
+        .unwrap()
+        .collect();
+    assert!(tmp.is_empty(), "private folders left: {tmp:?}");
+}

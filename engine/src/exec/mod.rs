@@ -2,6 +2,7 @@
 
 mod devices;
 mod local;
+mod outputs;
 mod scheduler;
 pub mod slurm;
 mod spec;

@@ -87,14 +87,17 @@ fn run(spec_path: &Path) -> Result<()> {
         WorkerAction::Cmd(argv) => run_command(&spec, argv, &outputs, &state_dir)?,
     }
 
-    let mut records = BTreeMap::new();
     for (name, path) in &outputs {
-        if !path.exists() {
+        if path.symlink_metadata().is_err() {
             bail!(
                 "declared output '{name}' ({}) was not created",
                 spec.outputs[name]
             );
         }
+    }
+    super::outputs::check_outputs(&out_dir, &spec.outputs)?;
+    let mut records = BTreeMap::new();
+    for (name, path) in &outputs {
         records.insert(
             name.clone(),
             OutputRecord {
