@@ -99,3 +99,106 @@ fn an_output_linking_outside_is_refused_and_nothing_published() {
         .collect();
     assert!(tmp.is_empty(), "private folders left: {tmp:?}");
 }
+
+/// Whether this kernel enforces Landlock, by a confined command's manifest; reports the test as
+/// skipped when it does not.
+fn landlock_enforced(p: &Project) -> bool {
+    p.write(
+        "probe.yaml",
+        "name: probe\nstages:\n  a:\n    cmd: [sh, -c, 'mktemp > \"$0\"', \"${outputs.o}\"]\n    outputs: { o: o.txt }\n",
+    );
+    p.ok(&["run", "probe.yaml"]);
+    let manifest = std::fs::read_dir(p.path().join("cache"))
+        .unwrap()
+        .flatten()
+        .filter(|s| s.file_name().len() == 2)
+        .flat_map(|s| std::fs::read_dir(s.path()).unwrap().flatten())
+        .map(|e| std::fs::read_to_string(e.path().join("manifest.json")).unwrap())
+        .next()
+        .unwrap();
+    let m: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+    let confined = m["confinement"]["confined"] == serde_json::json!(true);
+    if !confined {
+        pipe_testkit::skip(&format!(
+            "this kernel does not enforce Landlock: {}",
+            m["confinement"]
+        ));
+    }
+    confined
+}
+
+#[test]
+fn a_confined_command_cannot_write_outside_its_folders() {
+    let p = Project::new();
+    if !landlock_enforced(&p) {
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    let targets = [
+        p.path().join("in-the-pipeline-folder.txt"),
+        p.path().join("cache/in-the-cache.txt"),
+        home.path().join("in-home.txt"),
+    ];
+    for (i, target) in targets.iter().enumerate() {
+        let stage = |confine: &str| {
+            format!(
+                "name: w{i}\nstages:\n  w:\n    cmd: [sh, -c, 'touch \"$0\" && echo ok > \"$1\"', {}, \"${{outputs.o}}\"]\n    outputs: {{ o: o.txt }}\n{confine}",
+                target.display()
+            )
+        };
+        p.write("w.yaml", &stage(""));
+        let out = p
+            .pipe()
+            .env("HOME", home.path())
+            .args(["run", "w.yaml"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert!(!target.exists(), "{} was written", target.display());
+        let logs = p.path().join("cache/.logs");
+        let log: String = std::fs::read_dir(&logs)
+            .unwrap()
+            .flatten()
+            .map(|e| std::fs::read_to_string(e.path()).unwrap())
+            .collect();
+        let refused = format!("cannot touch '{}': Permission denied", target.display());
+        assert!(log.contains(&refused), "{log}");
+        assert!(log.contains("the command ran confined"), "{log}");
+        std::fs::remove_dir_all(&logs).unwrap();
+
+        p.write("w.yaml", &stage("    confine: false\n"));
+        let out = p
+            .pipe()
+            .env("HOME", home.path())
+            .args(["run", "w.yaml"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(target.exists());
+        std::fs::remove_file(target).unwrap();
+    }
+    // --no-confine turns it off for the whole run.
+    p.write(
+        "n.yaml",
+        &format!(
+            "name: n\nstages:\n  w:\n    cmd: [sh, -c, 'touch \"$0\" && echo no > \"$1\"', {}, \"${{outputs.o}}\"]\n    outputs: {{ o: o.txt }}\n",
+            targets[0].display()
+        ),
+    );
+    p.ok(&["run", "n.yaml", "--no-confine"]);
+    assert!(targets[0].exists());
+}
+
+#[test]
+fn a_declared_writable_folder_is_writable() {
+    let p = Project::new();
+    if !landlock_enforced(&p) {
+        return;
+    }
+    p.write(
+        "p.yaml",
+        "name: x\nstages:\n  w:\n    cmd: [sh, -c, 'echo x > tool-cache/f && echo ok > \"$0\"', \"${outputs.o}\"]\n    outputs: { o: o.txt }\n    writable: [tool-cache]\n",
+    );
+    p.ok(&["run", "p.yaml"]);
+    assert!(p.path().join("tool-cache/f").is_file());
+}

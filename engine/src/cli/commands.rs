@@ -65,18 +65,39 @@ fn parse_gpus(arg: Option<&str>) -> Result<Vec<usize>, PipeError> {
     }
 }
 
+/// The options of `pipe run` that are not the plan's or the executor's.
+pub struct RunArgs<'a> {
+    /// `-j`.
+    pub jobs: Option<usize>,
+    /// `--gpus`.
+    pub gpus: Option<&'a str>,
+    /// `--keep-going`.
+    pub keep_going: bool,
+    /// `--force STAGE`.
+    pub force: Vec<String>,
+    /// `--no-confine`.
+    pub no_confine: bool,
+}
+
 /// `pipe run`.
 pub fn run(
     cache_dir: &Path,
     args: &PlanArgs,
-    jobs: Option<usize>,
-    gpus: Option<&str>,
-    keep_going: bool,
-    force: Vec<String>,
+    run: RunArgs,
     executor: &ExecutorArgs,
 ) -> Result<i32, PipeError> {
+    let RunArgs {
+        jobs,
+        gpus,
+        keep_going,
+        force,
+        no_confine,
+    } = run;
     let cache = Cache::open(cache_dir)?;
-    let plan = load_plan(&cache, args)?;
+    let mut plan = load_plan(&cache, args)?;
+    if no_confine {
+        plan.unconfine();
+    }
     let executor = executor.resolve(&plan.pipeline, args.profile.as_deref())?;
     let options = RunOptions {
         jobs: jobs.unwrap_or_else(|| {
@@ -422,6 +443,9 @@ pub fn kinds() -> Result<i32, PipeError> {
         }
         for p in kind.outputs() {
             println!("    out {} ({}): {}", p.name, p.path, p.doc);
+        }
+        if kind.needs_network() {
+            println!("    needs the network");
         }
     }
     println!("cmd: an external command (argv, no shell); see the README");

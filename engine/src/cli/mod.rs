@@ -66,6 +66,9 @@ enum Command {
         /// Recompute the tasks of this stage even when cached (repeatable).
         #[arg(long, value_name = "STAGE")]
         force: Vec<String>,
+        /// Let commands write anywhere (as `confine: false` on every stage).
+        #[arg(long)]
+        no_confine: bool,
         #[command(flatten)]
         executor: Box<ExecutorArgs>,
     },
@@ -179,14 +182,18 @@ fn run(cli: Cli) -> Result<i32, PipeError> {
             gpus,
             keep_going,
             force,
+            no_confine,
             executor,
         } => commands::run(
             &cli.cache,
             &plan,
-            jobs,
-            gpus.as_deref(),
-            keep_going,
-            force,
+            commands::RunArgs {
+                jobs,
+                gpus: gpus.as_deref(),
+                keep_going,
+                force,
+                no_confine,
+            },
             &executor,
         ),
         Command::Status { plan, force } => commands::status(&cli.cache, &plan, force),

@@ -1,5 +1,6 @@
 //! Execution: the scheduler, the local executor and the worker process.
 
+pub mod confine;
 mod devices;
 mod local;
 mod outputs;

@@ -15,7 +15,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use pipe_kind::{ProgressSink, TaskContext};
 
 use super::spec::{WorkerAction, WorkerSpec};
-use crate::cache::{Cache, Manifest, OutputRecord};
+use crate::cache::{Cache, ConfinementRecord, Manifest, OutputRecord};
 use crate::key::digest_path;
 
 /// The line a worker prints when the key was published by another run while it waited.
@@ -65,6 +65,7 @@ fn run(spec_path: &Path) -> Result<()> {
         .with_context(|| format!("cannot create {}", state_dir.display()))?;
     let devices = assigned_devices(&spec);
 
+    let mut confinement = None;
     match &spec.action {
         WorkerAction::Kind(name) => {
             let kind = crate::kinds::registry()
@@ -84,7 +85,9 @@ fn run(spec_path: &Path) -> Result<()> {
             kind.run(&ctx)
                 .with_context(|| format!("stage '{}' (kind {name})", spec.stage))?;
         }
-        WorkerAction::Cmd(argv) => run_command(&spec, argv, &outputs, &state_dir)?,
+        WorkerAction::Cmd(argv) => {
+            confinement = run_command(&spec, argv, &outputs, &tmp, &state_dir)?;
+        }
     }
 
     for (name, path) in &outputs {
@@ -118,6 +121,7 @@ fn run(spec_path: &Path) -> Result<()> {
         devices,
         host: crate::host_name(),
         environment: environment(),
+        confinement,
     };
     manifest.write(&tmp.join("manifest.json"))?;
     if spec.force && cache.contains(&spec.key) {
@@ -162,13 +166,16 @@ const MAX_ENV_VALUE: usize = 64 * 1024;
 /// Linux's limit on the arguments and environment of a new program is about 2 MiB; keep clear of it.
 const MAX_ARGV_BYTES: usize = 1024 * 1024;
 
-/// Runs an external command with its placeholders replaced; its stdout and stderr go to the task log.
+/// Runs an external command with its placeholders replaced, confined unless the spec says otherwise;
+/// its stdout and stderr go to the task log, and its `TMPDIR` is a folder inside `private` (removed
+/// afterwards). Returns how it was confined.
 fn run_command(
     spec: &WorkerSpec,
     argv: &[String],
     outputs: &BTreeMap<String, PathBuf>,
+    private: &Path,
     state_dir: &Path,
-) -> Result<()> {
+) -> Result<Option<ConfinementRecord>> {
     let mut args = Vec::with_capacity(argv.len());
     for a in argv {
         args.extend(expand_arg(a, spec, outputs)?);
@@ -207,21 +214,46 @@ fn run_command(
     for (name, path) in outputs {
         cmd.env(format!("PIPE_OUTPUT_{}", env_name(name)), path);
     }
-    let status = cmd.status().map_err(|e| {
+    let task_tmp = private.join("tmp");
+    std::fs::create_dir_all(&task_tmp)
+        .with_context(|| format!("cannot create {}", task_tmp.display()))?;
+    cmd.env("TMPDIR", &task_tmp);
+    let not_started = |e: std::io::Error| {
         if e.kind() == std::io::ErrorKind::NotFound {
             anyhow!("command '{program}' not found: is it installed and on PATH?")
         } else {
             anyhow!("cannot start '{program}': {e}")
         }
-    })?;
+    };
+    let (mut child, record) = match &spec.confine {
+        Some(rules) => {
+            let (child, record) = super::confine::spawn(&mut cmd, rules, &[private, state_dir])
+                .map_err(|e| match e.downcast::<std::io::Error>() {
+                    Ok(io) => not_started(io),
+                    Err(e) => e.context("cannot confine the command"),
+                })?;
+            if let Some(note) = &record.note {
+                eprintln!("warning: {note}");
+            }
+            (child, Some(record))
+        }
+        None => (cmd.spawn().map_err(not_started)?, None),
+    };
+    let status = child.wait().with_context(|| format!("lost '{program}'"))?;
+    let _ = std::fs::remove_dir_all(&task_tmp);
+    let hint = || match &record {
+        Some(r) if r.confined => format!("\n{}", super::confine::failure_hint(r)),
+        _ => String::new(),
+    };
     match status.code() {
-        Some(0) => Ok(()),
-        Some(code) => bail!("command '{program}' exited with code {code}"),
+        Some(0) => Ok(record),
+        Some(code) => bail!("command '{program}' exited with code {code}{}", hint()),
         None => {
             use std::os::unix::process::ExitStatusExt;
             bail!(
-                "command '{program}' was killed by signal {}",
-                status.signal().unwrap_or(0)
+                "command '{program}' was killed by signal {}{}",
+                status.signal().unwrap_or(0),
+                hint()
             )
         }
     }
@@ -353,6 +385,7 @@ mod tests {
             threads: 1,
             devices: vec![],
             force: false,
+            confine: None,
         }
     }
 

@@ -14,6 +14,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use pipe_kind::Kind;
 use serde_json::{json, Value};
 
+use crate::exec::confine::Confine;
 use crate::key::{self, DigestMemo, FORMAT_VERSION};
 use crate::spec::{to_json, Pipeline, Resources, StageSpec, Vars};
 pub use dag::{render as render_dag, DagFormat};
@@ -76,6 +77,9 @@ pub struct Task {
     pub requires_gpu: bool,
     /// Extra attempts after a failure.
     pub retries: u32,
+    /// For a confined command: where else it may write, and whether it may use the network (`None`
+    /// for a kind, or a command with `confine: false` or run with `--no-confine`).
+    pub confine: Option<Confine>,
     /// Content key.
     pub key: String,
     /// What the key was computed from (kept to explain why a task re-runs).
@@ -149,6 +153,13 @@ impl Plan {
     /// The task with this id.
     pub fn find(&self, id: &str) -> Option<usize> {
         self.tasks.iter().position(|t| t.id == id)
+    }
+
+    /// Lets every command write anywhere (`pipe run --no-confine`).
+    pub fn unconfine(&mut self) {
+        for t in &mut self.tasks {
+            t.confine = None;
+        }
     }
 }
 
@@ -515,6 +526,17 @@ fn build_task(
     if let Action::Kind(kind) = &action {
         check_ports(*kind, &inputs)?;
     }
+    let confine = match &action {
+        Action::Cmd(_) if spec.confine != Some(false) => Some(Confine {
+            writable: spec
+                .writable
+                .iter()
+                .map(|w| pipeline.dir().join(w))
+                .collect(),
+            network: spec.network != Some(false),
+        }),
+        _ => None,
+    };
     Ok(Task {
         id: task_id(inst),
         stage: inst.stage.clone(),
@@ -526,6 +548,7 @@ fn build_task(
         resources: spec.resources.clone(),
         requires_gpu,
         retries: spec.retries,
+        confine,
         key: String::new(),
         components: Value::Null,
     })

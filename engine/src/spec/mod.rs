@@ -92,6 +92,17 @@ pub struct StageSpec {
     /// substitution (e.g. `when: "${source} == tfrecord"`). Default: always.
     #[serde(default)]
     pub when: Option<Value>,
+    /// For `cmd` stages: whether the command runs confined, writing only in its own folders and
+    /// `writable` (default: true; see the README).
+    #[serde(default)]
+    pub confine: Option<bool>,
+    /// For `cmd` stages: folders the confined command may also write in (relative to the pipeline
+    /// file's folder), e.g. a tool's own cache.
+    #[serde(default)]
+    pub writable: Vec<String>,
+    /// For `cmd` stages: `false` refuses TCP connections and listening sockets (default: true).
+    #[serde(default)]
+    pub network: Option<bool>,
 }
 
 /// Resources one task of a stage needs.
@@ -138,6 +149,9 @@ const STAGE_FIELDS: &[&str] = &[
     "resources",
     "retries",
     "when",
+    "confine",
+    "writable",
+    "network",
 ];
 const TOP_FIELDS: &[&str] = &[
     "name", "seed", "vars", "profiles", "stages", "results", "executor", "slurm",
@@ -235,6 +249,20 @@ impl Pipeline {
                     )))
                 }
                 _ => {}
+            }
+            if stage.kind.is_some()
+                && (stage.confine.is_some()
+                    || !stage.writable.is_empty()
+                    || stage.network.is_some())
+            {
+                return Err(PipeError::invalid(format!(
+                    "{file}: stage '{name}': 'confine', 'writable' and 'network' are for 'cmd' stages; a kind runs pipe's own code"
+                )));
+            }
+            if stage.confine == Some(false) && stage.network == Some(false) {
+                return Err(PipeError::invalid(format!(
+                    "{file}: stage '{name}': 'network: false' is enforced by confinement; it cannot go with 'confine: false'"
+                )));
             }
             if stage.resources.cpus == 0 {
                 return Err(PipeError::invalid(format!(
