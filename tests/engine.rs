@@ -101,7 +101,7 @@ fn study_shape_caches_and_reruns_exactly_what_changed() {
     assert_eq!(p.ran_in_last_run(), ["significance"]);
 
     // The results folder links the final outputs.
-    let tests = p.path().join("results/study-shape/significance/tests");
+    let tests = p.path().join("results/study-shape/significance/tests.txt");
     assert!(std::fs::read_to_string(tests)
         .unwrap()
         .contains("alpha 0.01"));
@@ -136,7 +136,7 @@ stages:
     p.ok(&["run", "slow.yaml", "-j", "2"]);
     let out = p.ok(&["verify"]);
     assert!(out.contains("0 damaged"), "{out}");
-    let all = std::fs::read_to_string(p.path().join("results/slow/join/all")).unwrap();
+    let all = std::fs::read_to_string(p.path().join("results/slow/join/all.txt")).unwrap();
     assert_eq!(all.lines().count(), 6);
     // Nothing of the killed run is left looking like an entry or blocking the cache.
     let out = p.ok(&["run", "slow.yaml"]);
@@ -482,7 +482,7 @@ stages:
 "#,
     );
     p.ok(&["run", "fan.yaml"]);
-    let count = std::fs::read_to_string(p.path().join("results/fan-in/gather/count")).unwrap();
+    let count = std::fs::read_to_string(p.path().join("results/fan-in/gather/count.txt")).unwrap();
     let lines: Vec<&str> = count.split_whitespace().collect();
     assert_eq!(
         lines,

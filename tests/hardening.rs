@@ -7,12 +7,30 @@ use std::time::{Duration, Instant};
 
 use common::{stderr, Project};
 
-/// The largest resident set of the waited-for children of this process so far, in bytes.
-fn children_peak_rss() -> u64 {
+/// Runs `cmd` to its end; returns its stderr, its exit code and its peak resident set in bytes
+/// (`wait4` of this one child: the test's other children do not count).
+#[allow(clippy::zombie_processes)] // reaped by wait4, which also gives its usage
+fn run_measured(cmd: &mut std::process::Command) -> (String, Option<i32>, u64) {
+    use std::io::Read;
+    let mut child = cmd
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let mut status = 0;
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: getrusage writes into the struct it is given.
-    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
-    usage.ru_maxrss as u64 * 1024
+    // SAFETY: wait4 reaps our own child and writes into the status and the struct it is given.
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as i32);
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    (err, code, usage.ru_maxrss as u64 * 1024)
 }
 
 #[test]
@@ -47,13 +65,11 @@ fn a_ten_billion_task_matrix_is_refused_at_once() {
         "name: x\nstages:\n  a:\n    cmd: [echo]\n    matrix: { i: \"range(100000)\", j: \"range(100000)\" }\n",
     );
     let started = Instant::now();
-    let out = p.run(&["run", "p.yaml"]);
+    let (err, code, peak) = run_measured(p.pipe().args(["run", "p.yaml"]));
     let took = started.elapsed();
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    let err = stderr(&out);
+    assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("stage 'a': matrix: the matrix (i: 100000 x j: 100000) would make 10000000000 tasks, over the limit of 1000000"), "{err}");
     assert!(took < Duration::from_secs(1), "refusal took {took:?}");
-    let peak = children_peak_rss();
     assert!(peak < 64 << 20, "peak RSS {peak} bytes");
     // The limit is the user's to raise or lower.
     let out = p.run(&["status", "p.yaml", "--max-tasks", "10"]);
@@ -201,4 +217,93 @@ fn a_declared_writable_folder_is_writable() {
     );
     p.ok(&["run", "p.yaml"]);
     assert!(p.path().join("tool-cache/f").is_file());
+}
+
+#[test]
+fn a_full_disk_fails_the_task_publishes_nothing_and_the_next_run_completes() {
+    let probe = std::process::Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "true"])
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        pipe_testkit::skip("cannot make a mount namespace (unshare --mount needs root)");
+        return;
+    }
+    let p = Project::new();
+    let small = p.path().join("small");
+    std::fs::create_dir(&small).unwrap();
+    p.write(
+        "p.yaml",
+        "name: x\nstages:\n  big:\n    cmd: [sh, -c, 'head -c 3000000 /dev/zero > \"$0\"', \"${outputs.o}\"]\n    outputs: { o: big.bin }\n",
+    );
+    // In a mount namespace of its own: the cache on a 1 MiB tmpfs, a run, what it left; then the
+    // filesystem grown to 16 MiB (space freed) and a second run.
+    let script = r#"
+mount -t tmpfs -o size=1m pipe-small "$0" || exit 90
+"$1" run p.yaml; echo "first=$?"
+echo "tmp=[$(ls -A "$0/cache/.tmp")]"
+echo "entries=[$(find "$0/cache" -name manifest.json)]"
+mount -o remount,size=16m "$0" || exit 91
+"$1" run p.yaml; echo "second=$?"
+echo "entries=$(find "$0/cache" -name manifest.json | wc -l)"
+"#;
+    let out = std::process::Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", script])
+        .arg(&small)
+        .arg(env!("CARGO_BIN_EXE_pipe"))
+        .current_dir(p.path())
+        .env("PIPE_CACHE", small.join("cache"))
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+    assert!(text.contains("first=1"), "{text}");
+    assert!(
+        text.contains("no space left on the filesystem at "),
+        "{text}"
+    );
+    assert!(text.contains("while writing "), "{text}");
+    assert!(
+        text.contains("tmp=[]"),
+        "the private folder is left: {text}"
+    );
+    assert!(
+        text.contains("entries=[]"),
+        "an entry was published: {text}"
+    );
+    assert!(text.contains("second=0"), "{text}");
+    assert!(text.contains("entries=1"), "{text}");
+}
+
+#[test]
+fn a_no_op_run_without_a_terminal_prints_a_couple_of_lines() {
+    let p = Project::new();
+    p.write(
+        "p.yaml",
+        "name: many\nstages:\n  leaf:\n    matrix: { i: \"range(200)\" }\n    cmd: [sh, -c, 'echo ${params.i} > \"$0\"', \"${outputs.o}\"]\n    outputs: { o: o.txt }\n  all:\n    cmd: [sh, -c, 'cat \"$@\" > \"$PIPE_OUTPUT_O\"', all, \"${inputs.i}\"]\n    inputs: { i: \"leaf[*].o\" }\n    outputs: { o: o.txt }\n",
+    );
+    let first = p.run(&["run", "p.yaml"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    // One line per task that ran, the plan's and the summary.
+    assert_eq!(
+        stderr(&first).lines().count(),
+        201 + 2,
+        "{}",
+        stderr(&first)
+    );
+    let again = p.run(&["run", "p.yaml"]);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&again.stdout),
+        stderr(&again)
+    );
+    assert!(text.lines().count() <= 3, "{text}");
+    assert!(
+        text.contains("many: 201 tasks, 201 cached, 0 to run (-v lists the cached ones)"),
+        "{text}"
+    );
+    let verbose = stderr(&p.run(&["run", "p.yaml", "-v"]));
+    assert_eq!(
+        verbose.lines().filter(|l| l.starts_with("cached ")).count(),
+        201,
+        "{verbose}"
+    );
 }

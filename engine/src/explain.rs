@@ -28,8 +28,13 @@ fn load_index(cache: &Cache, name: &str) -> Index {
 }
 
 /// Records the components of every task of `plan` whose entry is now in the cache, so the next
-/// `pipe status` can say what changed. Unchanged indexes are not rewritten.
-pub fn save_index(cache: &Cache, plan: &Plan) {
+/// `pipe status` can say what changed. Unchanged indexes are not rewritten, and a run that computed
+/// nothing (`computed_any` false) leaves an existing index unread: reading it would cost more than the
+/// rest of a no-op run.
+pub fn save_index(cache: &Cache, plan: &Plan, computed_any: bool) {
+    if !computed_any && cache.index_path(&plan.pipeline.name).is_file() {
+        return;
+    }
     let mut index = load_index(cache, &plan.pipeline.name);
     let mut changed = false;
     for t in &plan.tasks {

@@ -77,6 +77,8 @@ pub struct RunArgs<'a> {
     pub force: Vec<String>,
     /// `--no-confine`.
     pub no_confine: bool,
+    /// `-v`.
+    pub verbose: bool,
 }
 
 /// `pipe run`.
@@ -92,6 +94,7 @@ pub fn run(
         keep_going,
         force,
         no_confine,
+        verbose,
     } = run;
     let cache = Cache::open(cache_dir)?;
     let mut plan = load_plan(&cache, args)?;
@@ -112,7 +115,7 @@ pub fn run(
     };
     let run_id = run_id();
     let started = std::time::Instant::now();
-    let mut reporter = reporter::for_stderr();
+    let mut reporter = reporter::for_stderr(verbose);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -154,7 +157,8 @@ pub fn run(
         })
         .collect();
     record::write_run(&cache.records_dir(), &run_id, &rows)?;
-    explain::save_index(&cache, &plan);
+    let computed_any = results.iter().any(|r| r.status == TaskStatus::Ran);
+    explain::save_index(&cache, &plan, computed_any);
 
     let count = |s: TaskStatus| results.iter().filter(|r| r.status == s).count();
     let (ran, cached, failed, skipped) = (

@@ -69,6 +69,9 @@ enum Command {
         /// Let commands write anywhere (as `confine: false` on every stage).
         #[arg(long)]
         no_confine: bool,
+        /// Without a terminal, also a line for each cached task.
+        #[arg(short, long)]
+        verbose: bool,
         #[command(flatten)]
         executor: Box<ExecutorArgs>,
     },
@@ -183,6 +186,7 @@ fn run(cli: Cli) -> Result<i32, PipeError> {
             keep_going,
             force,
             no_confine,
+            verbose,
             executor,
         } => commands::run(
             &cli.cache,
@@ -193,6 +197,7 @@ fn run(cli: Cli) -> Result<i32, PipeError> {
                 keep_going,
                 force,
                 no_confine,
+                verbose,
             },
             &executor,
         ),

@@ -26,7 +26,15 @@ pub fn main(spec_path: &Path) -> i32 {
     match run(spec_path) {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            log_line(&format!("error: {e:#}"));
+            let private = spec_path.parent().unwrap_or(Path::new("."));
+            let said = format!("{e:#}").contains("no space left on the filesystem");
+            if !said && (crate::disk::chain_has_no_space(&e) || crate::disk::nearly_full(private)) {
+                log_line(&format!(
+                    "error: {}",
+                    crate::disk::no_space_message(&private.join("out"))
+                ));
+            }
             1
         }
     }
@@ -42,7 +50,7 @@ fn run(spec_path: &Path) -> Result<()> {
         anyhow!("{e}: the worker cannot see the cache directory (on a cluster it must be on a filesystem every node shares)")
     })?;
     let _lock = cache.lock(&spec.key, || {
-        eprintln!("waiting: another run is computing {}", spec.task)
+        log_line(&format!("waiting: another run is computing {}", spec.task))
     })?;
     if cache.contains(&spec.key) && !spec.force {
         println!("{ALREADY_CACHED}");
@@ -131,6 +139,13 @@ fn run(spec_path: &Path) -> Result<()> {
     }
     let _ = std::fs::remove_dir_all(&state_dir);
     Ok(())
+}
+
+/// Writes a line to the task log (stderr), ignoring a failure to write it: on a full disk the log
+/// cannot grow, and the scheduler says what happened instead.
+fn log_line(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 /// Physical GPU ids: the local scheduler's choice, else what a cluster gave through
@@ -233,7 +248,7 @@ fn run_command(
                     Err(e) => e.context("cannot confine the command"),
                 })?;
             if let Some(note) = &record.note {
-                eprintln!("warning: {note}");
+                log_line(&format!("warning: {note}"));
             }
             (child, Some(record))
         }
