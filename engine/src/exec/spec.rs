@@ -92,16 +92,16 @@ impl WorkerSpec {
             stage: t.stage.clone(),
             action: match &t.action {
                 Action::Kind(k) => WorkerAction::Kind(k.name().to_string()),
-                Action::Cmd(argv) => WorkerAction::Cmd(argv.clone()),
+                Action::Cmd(argv) => WorkerAction::Cmd(argv.to_vec()),
             },
-            params: t.params.clone(),
+            params: t.params(),
             inputs,
             outputs: t
                 .outputs
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
-            components: t.components.clone(),
+            components: t.components(),
             cache: cache.root().to_path_buf(),
             workdir,
             seed: plan.pipeline.seed,

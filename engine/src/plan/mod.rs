@@ -8,6 +8,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use indexmap::IndexMap;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -27,8 +28,9 @@ pub use reference::{Reference, Selector};
 pub enum Action {
     /// A built-in stage kind.
     Kind(&'static dyn Kind),
-    /// An external command (argv with `${inputs.x}` / `${outputs.x}` left for the worker).
-    Cmd(Vec<String>),
+    /// An external command (argv with `${inputs.x}` / `${outputs.x}` left for the worker), shared by
+    /// the tasks of a stage whose argv is the same.
+    Cmd(Arc<Vec<String>>),
 }
 
 impl std::fmt::Debug for Action {
@@ -65,8 +67,9 @@ pub struct Task {
     pub axes: Vec<(String, Value)>,
     /// What it runs.
     pub action: Action,
-    /// Resolved parameters (matrix values merged in).
-    pub params: Value,
+    /// Resolved parameters (matrix values merged in), as canonical JSON: a small map as a
+    /// `serde_json::Value` costs a whole B-tree node, ~600 bytes ([`Task::params`]).
+    pub params_json: String,
     /// Input name to its sources.
     pub inputs: IndexMap<String, Vec<Source>>,
     /// Output name to its path relative to the task's output directory.
@@ -82,11 +85,22 @@ pub struct Task {
     pub confine: Option<Confine>,
     /// Content key.
     pub key: String,
-    /// What the key was computed from (kept to explain why a task re-runs).
-    pub components: Value,
+    /// What the key was computed from, as the canonical JSON the key hashes (kept to explain why a
+    /// task re-runs; one string costs a fraction of the JSON tree: [`Task::components`]).
+    pub components_json: String,
 }
 
 impl Task {
+    /// Resolved parameters (matrix values merged in).
+    pub fn params(&self) -> Value {
+        serde_json::from_str(&self.params_json).unwrap_or(Value::Null)
+    }
+
+    /// What the key was computed from (kind, version or argv, params, seed, input digests, format).
+    pub fn components(&self) -> Value {
+        serde_json::from_str(&self.components_json).unwrap_or(Value::Null)
+    }
+
     /// `kind` name, or `cmd`.
     pub fn kind_name(&self) -> &str {
         match &self.action {
@@ -169,8 +183,18 @@ struct Instance {
     stage: String,
     /// Its matrix values, in axis order.
     axes: Vec<(String, Value)>,
-    /// The pipeline's variables with its axis values set.
-    vars: Vars,
+}
+
+impl Instance {
+    /// The pipeline's variables `base` with this instance's axis values set (made when its task is
+    /// built and dropped after, rather than kept for every instance).
+    fn vars(&self, base: &Vars) -> Vars {
+        let mut v = base.clone();
+        for (axis, value) in &self.axes {
+            v.set(axis, value.clone());
+        }
+        v
+    }
 }
 
 /// What references resolve against: the instances by stage, the stages switched off, and an index
@@ -232,7 +256,7 @@ fn plan_steps(
     let vars = resolve_vars(&pipeline, options)?;
     let tasks = {
         let lookup = expand_stages(&pipeline, &vars, options.max_tasks)?;
-        build_tasks(&pipeline, &lookup)?
+        build_tasks(&pipeline, &lookup, &vars)?
     };
     check_upstream_outputs(&tasks)?;
     let (mut tasks, graph) = order_tasks(tasks)?;
@@ -264,10 +288,6 @@ fn expand_stages<'a>(
         let axes = expand_matrix(spec, vars, instances.len(), max_tasks)
             .map_err(|e| e.in_field("matrix").in_stage(name))?;
         for assignment in axes {
-            let mut v = vars.clone();
-            for (axis, value) in &assignment {
-                v.set(axis, value.clone());
-            }
             by_stage
                 .entry(name.as_str())
                 .or_default()
@@ -275,7 +295,6 @@ fn expand_stages<'a>(
             instances.push(Instance {
                 stage: name.clone(),
                 axes: assignment,
-                vars: v,
             });
         }
     }
@@ -289,11 +308,22 @@ fn expand_stages<'a>(
 
 /// Step 2: builds each instance's task (params, action, outputs, inputs), in instance order, so
 /// task indices equal instance indices.
-fn build_tasks(pipeline: &Pipeline, lookup: &Lookup) -> Result<Vec<Task>, PlanError> {
+fn build_tasks(pipeline: &Pipeline, lookup: &Lookup, vars: &Vars) -> Result<Vec<Task>, PlanError> {
     let mut tasks: Vec<Task> = Vec::with_capacity(lookup.instances.len());
     for inst in &lookup.instances {
         let spec = &pipeline.stages[&inst.stage];
-        let task = build_task(pipeline, spec, inst, lookup).map_err(|e| e.in_stage(&inst.stage))?;
+        let vars = inst.vars(vars);
+        let mut task =
+            build_task(pipeline, spec, inst, &vars, lookup).map_err(|e| e.in_stage(&inst.stage))?;
+        // Most instances of a stage run the same argv (the axis values reach it through
+        // `${params.x}` at run time): share one copy.
+        if let (Some(prev), Action::Cmd(argv)) = (tasks.last(), &mut task.action) {
+            if let Action::Cmd(shared) = &prev.action {
+                if prev.stage == task.stage && shared == argv {
+                    *argv = shared.clone();
+                }
+            }
+        }
         tasks.push(task);
     }
     Ok(tasks)
@@ -311,9 +341,9 @@ fn order_tasks(tasks: Vec<Task>) -> Result<(Vec<Task>, DiGraph<usize, ()>), Plan
 /// upstream key is known first.
 fn compute_keys(tasks: &mut [Task], seed: u64, memo: &mut DigestMemo) -> Result<(), PlanError> {
     for i in 0..tasks.len() {
-        let components = components(tasks, i, seed, memo)?;
-        tasks[i].key = key::key_of(&components);
-        tasks[i].components = components;
+        let components = key::canonical_json(&components(tasks, i, seed, memo)?);
+        tasks[i].key = key::key_of_canonical(&components);
+        tasks[i].components_json = components;
     }
     Ok(())
 }
@@ -514,15 +544,16 @@ fn build_task(
     pipeline: &Pipeline,
     spec: &StageSpec,
     inst: &Instance,
+    vars: &Vars,
     lookup: &Lookup,
 ) -> Result<Task, PlanError> {
-    let params = task_params(spec, inst)?;
+    let params = task_params(spec, inst, vars)?;
     let TaskAction {
         action,
         outputs,
         requires_gpu,
-    } = task_action(spec, inst, &params)?;
-    let inputs = task_inputs(pipeline, spec, inst, lookup)?;
+    } = task_action(spec, vars, &params)?;
+    let inputs = task_inputs(pipeline, spec, vars, lookup)?;
     if let Action::Kind(kind) = &action {
         check_ports(*kind, &inputs)?;
     }
@@ -542,7 +573,7 @@ fn build_task(
         stage: inst.stage.clone(),
         axes: inst.axes.clone(),
         action,
-        params,
+        params_json: key::canonical_json(&params),
         inputs,
         outputs,
         resources: spec.resources.clone(),
@@ -550,7 +581,7 @@ fn build_task(
         retries: spec.retries,
         confine,
         key: String::new(),
-        components: Value::Null,
+        components_json: String::new(),
     })
 }
 
@@ -569,13 +600,10 @@ fn task_id(inst: &Instance) -> String {
 
 /// The stage's params with the instance's variables substituted and its axis values merged in
 /// (a param of the same name wins).
-fn task_params(spec: &StageSpec, inst: &Instance) -> Result<Value, PlanError> {
+fn task_params(spec: &StageSpec, inst: &Instance, vars: &Vars) -> Result<Value, PlanError> {
     let raw_params =
         to_json(&serde_yaml::Value::Mapping(spec.params.clone())).map_err(value_in("params"))?;
-    let mut params = inst
-        .vars
-        .substitute(&raw_params)
-        .map_err(value_in("params"))?;
+    let mut params = vars.substitute(&raw_params).map_err(value_in("params"))?;
     if let Value::Object(map) = &mut params {
         for (axis, value) in &inst.axes {
             map.entry(axis.clone()).or_insert_with(|| value.clone());
@@ -595,7 +623,7 @@ struct TaskAction {
 }
 
 /// The stage's built-in kind (which checks `params` and names the outputs) or its command.
-fn task_action(spec: &StageSpec, inst: &Instance, params: &Value) -> Result<TaskAction, PlanError> {
+fn task_action(spec: &StageSpec, vars: &Vars, params: &Value) -> Result<TaskAction, PlanError> {
     match (&spec.kind, &spec.cmd) {
         (Some(kind_name), _) => {
             let kind = find_kind(kind_name)?;
@@ -615,8 +643,8 @@ fn task_action(spec: &StageSpec, inst: &Instance, params: &Value) -> Result<Task
             })
         }
         (None, Some(argv)) => Ok(TaskAction {
-            action: Action::Cmd(cmd_args(argv, &inst.vars)?),
-            outputs: cmd_outputs(spec, &inst.vars)?,
+            action: Action::Cmd(Arc::new(cmd_args(argv, vars)?)),
+            outputs: cmd_outputs(spec, vars)?,
             requires_gpu: false,
         }),
         (None, None) => unreachable!("validated when the pipeline was read"),
@@ -681,14 +709,14 @@ fn cmd_outputs(spec: &StageSpec, vars: &Vars) -> Result<IndexMap<String, String>
 fn task_inputs(
     pipeline: &Pipeline,
     spec: &StageSpec,
-    inst: &Instance,
+    vars: &Vars,
     lookup: &Lookup,
 ) -> Result<IndexMap<String, Vec<Source>>, PlanError> {
     let mut inputs = IndexMap::new();
     for (port, raw) in &spec.inputs {
         let field = || format!("inputs.{port}");
         let value = to_json(raw).map_err(value_in(field()))?;
-        let value = inst.vars.substitute(&value).map_err(value_in(field()))?;
+        let value = vars.substitute(&value).map_err(value_in(field()))?;
         let sources = resolve_input(pipeline, &value, lookup).map_err(|e| e.in_field(field()))?;
         inputs.insert(port.clone(), sources);
     }
@@ -1010,14 +1038,14 @@ fn components(
     let mut c = json!({
         "format": FORMAT_VERSION,
         "kind": t.kind_name(),
-        "params": t.params,
+        "params": t.params(),
         "seed": seed,
         "inputs": inputs,
     });
     match &t.action {
         Action::Kind(k) => c["version"] = json!(k.version()),
         Action::Cmd(argv) => {
-            c["cmd"] = json!(argv);
+            c["cmd"] = json!(argv.as_slice());
             c["outputs"] = json!(t.outputs);
         }
     }

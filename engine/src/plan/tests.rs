@@ -32,8 +32,8 @@ fn matrix_expands_and_fans_in() {
     assert_eq!(agg.inputs["runs"].len(), 6);
     assert_eq!(agg.inputs["a"].len(), 3);
     let t = &p.tasks[p.find("train[arch=b,fold=2]").unwrap()];
-    assert_eq!(t.params["lr"], serde_json::json!(0.2));
-    assert_eq!(t.params["fold"], serde_json::json!(2));
+    assert_eq!(t.params()["lr"], serde_json::json!(0.2));
+    assert_eq!(t.params()["fold"], serde_json::json!(2));
     // topological order: every input comes first
     for (i, t) in p.tasks.iter().enumerate() {
         for d in p.dependencies(i) {
