@@ -307,3 +307,30 @@ fn a_no_op_run_without_a_terminal_prints_a_couple_of_lines() {
         "{verbose}"
     );
 }
+
+#[test]
+fn network_false_refuses_tcp_where_landlock_has_tcp_rules() {
+    let p = Project::new();
+    if !landlock_enforced(&p) {
+        return;
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let stage = |network: &str, tag: &str| {
+        format!(
+            "name: n{tag}\nstages:\n  c:\n    cmd: [bash, -c, 'echo {tag} > /dev/tcp/127.0.0.1/{port} && echo ok > \"$0\"', \"${{outputs.o}}\"]\n    outputs: {{ o: o.txt }}\n{network}"
+        )
+    };
+    p.write("n.yaml", &stage("    network: false\n", "a"));
+    let out = p.run(&["run", "n.yaml"]);
+    let err = stderr(&out);
+    if out.status.success() {
+        // The manifest's note says so: Landlock before ABI 4 has no TCP rules.
+        pipe_testkit::skip("TCP was not refused: this kernel's Landlock has no TCP rules (ABI 4)");
+        return;
+    }
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("Permission denied"), "{err}");
+    p.write("n.yaml", &stage("", "b"));
+    p.ok(&["run", "n.yaml"]);
+}
