@@ -101,7 +101,7 @@ fn study_shape_caches_and_reruns_exactly_what_changed() {
     assert_eq!(p.ran_in_last_run(), ["significance"]);
 
     // The results folder links the final outputs.
-    let tests = p.path().join("results/study-shape/significance/tests");
+    let tests = p.path().join("results/study-shape/significance/tests.txt");
     assert!(std::fs::read_to_string(tests)
         .unwrap()
         .contains("alpha 0.01"));
@@ -136,7 +136,7 @@ stages:
     p.ok(&["run", "slow.yaml", "-j", "2"]);
     let out = p.ok(&["verify"]);
     assert!(out.contains("0 damaged"), "{out}");
-    let all = std::fs::read_to_string(p.path().join("results/slow/join/all")).unwrap();
+    let all = std::fs::read_to_string(p.path().join("results/slow/join/all.txt")).unwrap();
     assert_eq!(all.lines().count(), 6);
     // Nothing of the killed run is left looking like an entry or blocking the cache.
     let out = p.ok(&["run", "slow.yaml"]);
@@ -147,7 +147,9 @@ stages:
 #[test]
 fn concurrent_runs_compute_each_task_once() {
     let p = Project::new();
-    let counter = p.path().join("computed.log");
+    // The tasks write beside their outputs into a folder they declare writable.
+    std::fs::create_dir(p.path().join("side")).unwrap();
+    let counter = p.path().join("side/computed.log");
     p.write(
         "c.yaml",
         &format!(
@@ -158,6 +160,7 @@ stages:
     matrix: {{ i: "range(8)" }}
     cmd: [sh, -c, 'echo "$PIPE_TASK" >> {}; sleep 0.2; echo done > "$0"', "${{outputs.o}}"]
     outputs: {{ o: o.txt }}
+    writable: [side]
 "#,
             counter.display()
         ),
@@ -195,6 +198,7 @@ stages:
     resources: {{ gpu: 1 }}
     cmd: [sh, -c, 'a=$(date +%s.%N); sleep 0.15; echo "$CUDA_VISIBLE_DEVICES $a $(date +%s.%N)" > {}/$PIPE_KEY; echo ok > "$0"', "${{outputs.o}}"]
     outputs: {{ o: o.txt }}
+    writable: [gpu-logs]
 "#,
             logs.display()
         ),
@@ -276,7 +280,8 @@ stages:
 #[test]
 fn retries_rerun_a_failing_task() {
     let p = Project::new();
-    let marker = p.path().join("first-attempt");
+    std::fs::create_dir(p.path().join("side")).unwrap();
+    let marker = p.path().join("side/first-attempt");
     p.write(
         "r.yaml",
         &format!(
@@ -287,6 +292,7 @@ stages:
     retries: 1
     cmd: [sh, -c, 'if [ ! -e {m} ]; then touch {m}; exit 1; fi; touch "$0"', "${{outputs.o}}"]
     outputs: {{ o: o }}
+    writable: [side]
 "#,
             m = marker.display()
         ),
@@ -476,7 +482,7 @@ stages:
 "#,
     );
     p.ok(&["run", "fan.yaml"]);
-    let count = std::fs::read_to_string(p.path().join("results/fan-in/gather/count")).unwrap();
+    let count = std::fs::read_to_string(p.path().join("results/fan-in/gather/count.txt")).unwrap();
     let lines: Vec<&str> = count.split_whitespace().collect();
     assert_eq!(
         lines,

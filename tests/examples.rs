@@ -46,10 +46,11 @@ fn matrix_fan_in_example() {
     let p = Project::new();
     p.ok(&["run", &repo_file("examples/matrix-fan-in.yaml")]);
     let table =
-        std::fs::read_to_string(p.path().join("results/matrix-fan-in/summary/table")).unwrap();
+        std::fs::read_to_string(p.path().join("results/matrix-fan-in/summary/table.txt")).unwrap();
     assert_eq!(table.lines().count(), 6);
     let large =
-        std::fs::read_to_string(p.path().join("results/matrix-fan-in/large_only/table")).unwrap();
+        std::fs::read_to_string(p.path().join("results/matrix-fan-in/large_only/table.txt"))
+            .unwrap();
     assert_eq!(large.lines().count(), 3);
     assert!(large.lines().all(|l| l.starts_with("large")));
 }
@@ -59,7 +60,8 @@ fn external_command_example() {
     let p = Project::new();
     p.ok(&["run", &repo_file("examples/external-command.yaml")]);
     let counts =
-        std::fs::read_to_string(p.path().join("results/external-command/count/counts")).unwrap();
+        std::fs::read_to_string(p.path().join("results/external-command/count/counts.tsv"))
+            .unwrap();
     assert!(counts.contains("words\t"), "{counts}");
 }
 
@@ -73,7 +75,7 @@ fn gpu_resources_example() {
         "0,1",
     ]);
     let table =
-        std::fs::read_to_string(p.path().join("results/gpu-resources/devices/table")).unwrap();
+        std::fs::read_to_string(p.path().join("results/gpu-resources/devices/table.txt")).unwrap();
     assert_eq!(table.lines().count(), 6);
     assert!(table.contains("=[0]") && table.contains("=[1]"), "{table}");
     // Without GPUs the same tasks run on the CPU with no device visible.
@@ -85,7 +87,7 @@ fn gpu_resources_example() {
         "none",
     ]);
     let table =
-        std::fs::read_to_string(p.path().join("results/gpu-resources/devices/table")).unwrap();
+        std::fs::read_to_string(p.path().join("results/gpu-resources/devices/table.txt")).unwrap();
     assert!(table.lines().all(|l| l.ends_with("=[]")), "{table}");
 }
 
@@ -95,7 +97,7 @@ fn profiles_example() {
     let file = repo_file("examples/profiles.yaml");
     p.ok(&["run", &file, "--profile", "quick"]);
     let log =
-        std::fs::read_to_string(p.path().join("results/profiles/fit[variant=a]/log")).unwrap();
+        std::fs::read_to_string(p.path().join("results/profiles/fit[variant=a]/log.txt")).unwrap();
     assert_eq!(log.trim(), "a lr=0.001 epochs=2");
     let status = p.ok(&["status", &file, "--profile", "quick", "--set", "lr.b=0.5"]);
     assert!(

@@ -335,6 +335,7 @@ stages:
     resources: {{ gpu: 1 }}
     cmd: [sh, -c, 'a=$(date +%s.%N); sleep 1; echo "$CUDA_VISIBLE_DEVICES $a $(date +%s.%N)" > {}/$PIPE_KEY; echo ok > "$0"', "${{outputs.o}}"]
     outputs: {{ o: o.txt }}
+    writable: [gpu-logs]
 "#,
                 logs.display()
             ),
@@ -391,6 +392,7 @@ stages:
     matrix: {{ i: "range(6)" }}
     cmd: [sh, -c, 'a=$(date +%s.%N); sleep 0.5; echo "x $a $(date +%s.%N)" > {}/$PIPE_KEY; echo ok > "$0"', "${{outputs.o}}"]
     outputs: {{ o: o.txt }}
+    writable: [logs]
 "#,
             logs.display()
         ),
@@ -405,7 +407,8 @@ stages:
 fn failed_job_reports_state_reason_and_log_and_is_retried() {
     for mode in modes() {
         let p = Project::new();
-        let attempts = p.path().join("attempts");
+        std::fs::create_dir(p.path().join("side")).unwrap();
+        let attempts = p.path().join("side/attempts");
         p.write(
             "f.yaml",
             &format!(
@@ -416,6 +419,7 @@ stages:
     retries: 1
     cmd: [sh, -c, 'echo try >> {}; echo "boom: the model diverged" >&2; exit 3']
     outputs: {{ o: o.txt }}
+    writable: [side]
 "#,
                 attempts.display()
             ),
@@ -448,7 +452,8 @@ stages:
 fn rerun_after_sigkill_waits_for_queued_jobs_instead_of_resubmitting() {
     for mode in modes() {
         let p = Project::new();
-        let counter = p.path().join("computed.log");
+        std::fs::create_dir(p.path().join("side")).unwrap();
+        let counter = p.path().join("side/computed.log");
         p.write(
             "k.yaml",
             &format!(
@@ -459,10 +464,12 @@ stages:
     matrix: {{ i: "range(6)" }}
     cmd: [sh, -c, 'sleep 3; echo "$PIPE_TASK" >> {c}; echo ok > "$0"', "${{outputs.o}}"]
     outputs: {{ o: o.txt }}
+    writable: [side]
   sum:
     cmd: [sh, -c, 'echo "$PIPE_TASK" >> {c}; cat "$@" > "$PIPE_OUTPUT_O"', sum, "${{inputs.w}}"]
     inputs: {{ w: "work[*].o" }}
     outputs: {{ o: o.txt }}
+    writable: [side]
 "#,
                 c = counter.display()
             ),
@@ -545,10 +552,12 @@ stages:
     params: {{ which: retried }}
     cmd: [sh, -c, {victim}]
     outputs: {{ o: o.txt }}
+    writable: [marks]
   lost:
     params: {{ which: lost }}
     cmd: [sh, -c, {victim}]
     outputs: {{ o: o.txt }}
+    writable: [marks]
   after_retried:
     cmd: [cp, "${{inputs.i}}", "${{outputs.o}}"]
     inputs: {{ i: retried.o }}

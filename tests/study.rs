@@ -51,7 +51,7 @@ fn study_runs_to_the_report_then_reruns_exactly_what_changed() {
     p.ok(&args(&["run", "study.yaml"], &[]));
 
     let results = p.path().join("results/study");
-    let report = std::fs::read_to_string(results.join("report")).unwrap();
+    let report = std::fs::read_to_string(results.join("report.html")).unwrap();
     for arch in ["regnety_002", "efficientnet_b0", "convnext_atto"] {
         assert!(report.contains(arch), "{arch} missing from report.html");
     }
@@ -86,7 +86,7 @@ fn study_runs_to_the_report_then_reruns_exactly_what_changed() {
         specs.contains("3,378,043") || specs.contains("3378043"),
         "{specs}"
     );
-    let summary = std::fs::read_to_string(results.join("summary")).unwrap();
+    let summary = std::fs::read_to_string(results.join("summary.md")).unwrap();
     assert!(summary.contains("efficientnet_b0"), "{summary}");
 
     p.ok(&args(&["run", "study.yaml"], &[]));

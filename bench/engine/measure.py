@@ -20,30 +20,34 @@ import argparse
 import json
 import os
 import platform
-import resource
 import shutil
 import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
 
 import gen
 
-COLD_LIMIT = {"study": 300, "1000": 300, "10000": 900}
+COLD_LIMIT = {"study": 300, "1000": 300, "10000": 900, "100000": 1800}
 # Limits (seconds) of one peer run, cold, no-op or status, where the default would blow the time budget.
-PEER_LIMIT = {"snakemake": {"10000": 150}, "dvc": {"1000": 90, "10000": 45}}
+PEER_LIMIT = {"snakemake": {"10000": 150, "100000": 300}, "dvc": {"1000": 90, "10000": 45}}
+# Shapes a tool is not run on at all (DVC: its 10,000-task run already stops at its limit).
+SKIP = {"dvc": {"100000"}}
 REPEAT_LIMIT = 120  # default limit of one no-op or status run
 SLOW = 20  # a command slower than this many seconds is timed once, not three times
 
 
 class Timing:
-    """One measurement: wall and CPU `times` / `cpu` (seconds), or `limit` (and tasks `done`) when a run
-    hit its limit; `note` marks a no-op timed on a state this script completed."""
+    """One measurement: wall and CPU `times` / `cpu` (seconds) and peak resident memory `rss` (bytes, of
+    the command or its largest child), or `limit` (and tasks `done`) when a run hit its limit; `note`
+    marks a no-op timed on a state this script completed."""
 
-    def __init__(self, times=(), limit=None, done=None, note="", cpu=()):
+    def __init__(self, times=(), limit=None, done=None, note="", cpu=(), rss=()):
         self.times = list(times)
         self.cpu = list(cpu)
+        self.rss = list(rss)
         self.limit = limit
         self.done = done
         self.note = note
@@ -56,42 +60,55 @@ class Timing:
     def cpu_value(self):
         return statistics.median(self.cpu) if self.cpu else None
 
+    @property
+    def rss_value(self):
+        return max(self.rss) if self.rss else None
+
 
 def timed(argv, cwd, limit, log):
     """Runs argv in cwd with output appended to `log`; returns (wall seconds, CPU seconds of the command
-    and its children, finished) with the whole process group killed at `limit`."""
+    and its children, peak RSS in bytes, finished) with the whole process group killed at `limit`.
+    `wait4` gives this one command's usage: its peak RSS is the largest of it and the children it
+    waited for (for pipe: the engine itself, the workers being far smaller)."""
     with open(log, "a") as out:
         out.write(f"$ {' '.join(argv)}\n")
         out.flush()
-        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         proc = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
-        try:
-            rc = proc.wait(timeout=limit)
-        except subprocess.TimeoutExpired:
+        expired = threading.Event()
+
+        def kill():
+            expired.set()
             os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            return time.perf_counter() - start, None, False
+
+        timer = threading.Timer(limit, kill)
+        timer.start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        timer.cancel()
+        proc.returncode = os.waitstatus_to_exitcode(status)
         elapsed = time.perf_counter() - start
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu = (after.ru_utime - usage.ru_utime) + (after.ru_stime - usage.ru_stime)
-    if rc != 0:
-        sys.exit(f"measure.py: '{' '.join(argv)}' in {cwd} exited with {rc}; see {log}")
-    return elapsed, cpu, True
+        if expired.is_set():
+            return elapsed, None, None, False
+        cpu = usage.ru_utime + usage.ru_stime
+        rss = usage.ru_maxrss * 1024
+    if proc.returncode != 0:
+        sys.exit(f"measure.py: '{' '.join(argv)}' in {cwd} exited with {proc.returncode}; see {log}")
+    return elapsed, cpu, rss, True
 
 
 def repeat(argv, cwd, log, limit=REPEAT_LIMIT, n=3):
-    times, cpus = [], []
+    times, cpus, rss = [], [], []
     for _ in range(n):
-        seconds, cpu, finished = timed(argv, cwd, limit, log)
+        seconds, cpu, peak, finished = timed(argv, cwd, limit, log)
         if not finished:
             return Timing(limit=limit)
         times.append(seconds)
         cpus.append(cpu)
+        rss.append(peak)
         if seconds > SLOW:
             break
-    return Timing(times, cpu=cpus)
+    return Timing(times, cpu=cpus, rss=rss)
 
 
 class Tool:
@@ -176,6 +193,8 @@ def measure_shape(shape, all_tools, work, dvc):
     this work folder (its TOOL.json) is not measured again: delete the folder to start over."""
     results = {}
     for tool in all_tools:
+        if shape in SKIP.get(tool.name, ()):
+            continue
         saved = os.path.join(work, shape, f"{tool.name}.json")
         previous = load(saved)
         if previous is not None:
@@ -189,9 +208,10 @@ def measure_shape(shape, all_tools, work, dvc):
         peer_limit = PEER_LIMIT.get(tool.name, {}).get(shape)
         limit = peer_limit or COLD_LIMIT[shape]
         print(f"[{shape}] {tool.name}: cold run (limit {limit} s)", flush=True)
-        seconds, cpu, finished = timed(tool.cold, directory, limit, log)
+        seconds, cpu, peak, finished = timed(tool.cold, directory, limit, log)
         done = count_done(tool.name, shape, directory)
-        cold = Timing([seconds], cpu=[cpu]) if finished else Timing(limit=limit, done=done)
+        cold = (Timing([seconds], cpu=[cpu], rss=[peak]) if finished
+                else Timing(limit=limit, done=done))
         repeat_limit = peer_limit or REPEAT_LIMIT
         print(f"[{shape}] {tool.name}: cold {cell(cold, gen.task_count(shape))}; no-op and status runs",
               flush=True)
@@ -261,6 +281,8 @@ def cell(t, n_tasks):
     text = fmt(t.value)
     if t.cpu_value is not None:
         text += f" / {fmt(t.cpu_value)}"
+    if t.rss_value is not None:
+        text += f", {t.rss_value / 2**20:.0f} MiB"
     if len(t.times) > 1:
         text += f" (×{len(t.times)})"
     if t.note:
@@ -304,7 +326,9 @@ def render(shapes, results, bare, plan_rows, env):
         "`snakemake --cores 2`; `dvc repro` runs stages one at a time, it has no parallel mode). "
         "Every task is the same shell one-liner in all three tools (see `gen.py`). Times are wall "
         "clock / CPU (user + system of the command and its children: what the machine's other load "
-        "cannot inflate); no-op and status are the median of 3 runs (×n) unless a run took over 20 s.",
+        "cannot inflate), then the peak resident memory (MiB) of the tool's own process; no-op and status "
+        "are the median of 3 runs (×n) unless a run took over 20 s. 100,000 tasks: pipe and Snakemake "
+        "(within its limit) only.",
         "",
         "| shape | tasks | tool | cold run | per task, cold (above bare `sh`) | no-op re-run | status / dry-run |"
         " cold: pipe faster by | no-op: pipe faster by | status: pipe faster by |",
@@ -359,7 +383,7 @@ def main():
     ap.add_argument("--venv", required=True, help="venv with snakemake and dvc (setup.sh)")
     ap.add_argument("--work", required=True, help="scratch folder (emptied per shape and tool)")
     ap.add_argument("--out", required=True, help="Markdown file to write")
-    ap.add_argument("--shapes", default="study,1000,10000")
+    ap.add_argument("--shapes", default="study,1000,10000,100000")
     args = ap.parse_args()
     shapes = args.shapes.split(",")
     for s in shapes:

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The engine benchmark: pipe vs Snakemake vs DVC on the study shape and on 1,000 and 10,000 trivial tasks
-# (cold run, no-op re-run, status / dry-run, planning time). Writes bench/engine/results.md.
+# (cold run, no-op re-run, status / dry-run, planning time), and pipe (Snakemake within its limit) on
+# 100,000; wall, CPU and peak RSS. Writes bench/engine/results.md.
 #   CARGO_TARGET_DIR  where cargo builds (default: target/ of the repository)
 #   BENCH_VENV        venv with Snakemake and DVC, made by setup.sh (default ~/.cache/pipe/bench-venv)
 #   BENCH_WORK        scratch folder (default: a new temporary folder, removed at the end)
-#   BENCH_SHAPES      comma-separated subset of study,1000,10000 (default: all)
+#   BENCH_SHAPES      comma-separated subset of study,1000,10000,100000 (default: all)
 # Takes about 20 minutes on 2 cores, most of it in Snakemake's and DVC's runs (their limits are in
 # measure.py).
 set -euo pipefail
@@ -27,5 +28,5 @@ mkdir -p "$work"
 cp "$target/release/pipe" "$work/pipe"
 
 python3 "$here/measure.py" --pipe "$work/pipe" --venv "$venv" --work "$work" \
-    --out "$here/results.md" --shapes "${BENCH_SHAPES:-study,1000,10000}"
+    --out "$here/results.md" --shapes "${BENCH_SHAPES:-study,1000,10000,100000}"
 echo "wrote $here/results.md"

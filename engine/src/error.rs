@@ -60,7 +60,15 @@ impl fmt::Display for PipeError {
 
 impl std::error::Error for PipeError {}
 
-/// Wraps an I/O error with the path it concerns.
+/// Wraps an I/O error with the path it concerns; a full disk is said as such
+/// ([`crate::disk::no_space_message`]).
 pub fn io_error(what: &str, path: &std::path::Path, e: std::io::Error) -> PipeError {
+    if crate::disk::is_no_space(&e) {
+        return PipeError::env(format!(
+            "{} ({what} {}: {e})",
+            crate::disk::no_space_message(path),
+            path.display()
+        ));
+    }
     PipeError::env(format!("{what} {}: {e}", path.display()))
 }

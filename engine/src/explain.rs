@@ -28,14 +28,22 @@ fn load_index(cache: &Cache, name: &str) -> Index {
 }
 
 /// Records the components of every task of `plan` whose entry is now in the cache, so the next
-/// `pipe status` can say what changed. Unchanged indexes are not rewritten.
-pub fn save_index(cache: &Cache, plan: &Plan) {
+/// `pipe status` can say what changed. Unchanged indexes are not rewritten, and a run that computed
+/// nothing (`computed_any` false) leaves an existing index unread: reading it would cost more than the
+/// rest of a no-op run.
+pub fn save_index(cache: &Cache, plan: &Plan, computed_any: bool) {
+    if !computed_any && cache.index_path(&plan.pipeline.name).is_file() {
+        return;
+    }
     let mut index = load_index(cache, &plan.pipeline.name);
     let mut changed = false;
     for t in &plan.tasks {
-        if cache.contains(&t.key) && index.get(&t.id) != Some(&t.components) {
-            index.insert(t.id.clone(), t.components.clone());
-            changed = true;
+        if cache.contains(&t.key) {
+            let components = t.components();
+            if index.get(&t.id) != Some(&components) {
+                index.insert(t.id.clone(), components);
+                changed = true;
+            }
         }
     }
     if changed {
@@ -47,8 +55,13 @@ pub fn save_index(cache: &Cache, plan: &Plan) {
 
 /// The state of every task, and for tasks that will run, the reason.
 pub fn explain(plan: &Plan, cache: &Cache, force: &HashSet<String>) -> Vec<TaskState> {
-    let index = load_index(cache, &plan.pipeline.name);
     let run = needed_tasks(plan, cache, force);
+    // The index is only read to say why a task runs.
+    let index = if run.iter().any(|&r| r) {
+        load_index(cache, &plan.pipeline.name)
+    } else {
+        Index::new()
+    };
     plan.tasks
         .iter()
         .enumerate()
@@ -84,7 +97,7 @@ pub fn explain(plan: &Plan, cache: &Cache, force: &HashSet<String>) -> Vec<TaskS
 
 fn describe_change(plan: &Plan, i: usize, prev: &Value) -> String {
     let t = &plan.tasks[i];
-    let now = &t.components;
+    let now = &t.components();
     let mut reasons = Vec::new();
     for field in ["format", "kind", "version", "seed", "cmd", "outputs"] {
         if now.get(field) != prev.get(field) {

@@ -9,6 +9,7 @@
 
 pub mod cache;
 pub mod cli;
+pub mod disk;
 pub mod error;
 pub mod exec;
 pub mod explain;

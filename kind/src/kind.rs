@@ -41,6 +41,10 @@ pub trait StageKind: Send + Sync + 'static {
     fn needs_torch(&self) -> bool {
         false
     }
+    /// Whether its tasks need the network (e.g. a download), so an executor or a sandbox must allow it.
+    fn needs_network(&self) -> bool {
+        false
+    }
     /// Computes the outputs from checked parameters.
     fn compute(&self, params: Self::Params, ctx: &TaskContext) -> Result<()>;
 }
@@ -65,6 +69,8 @@ pub trait Kind: Send + Sync {
     fn requires_gpu(&self, params: &serde_json::Value) -> bool;
     /// See [`StageKind::needs_torch`].
     fn needs_torch(&self) -> bool;
+    /// See [`StageKind::needs_network`].
+    fn needs_network(&self) -> bool;
     /// Checks the task's parameters and computes its outputs.
     fn run(&self, ctx: &TaskContext) -> Result<()>;
 }
@@ -93,6 +99,9 @@ impl<K: StageKind> Kind for K {
     }
     fn needs_torch(&self) -> bool {
         StageKind::needs_torch(self)
+    }
+    fn needs_network(&self) -> bool {
+        StageKind::needs_network(self)
     }
     fn run(&self, ctx: &TaskContext) -> Result<()> {
         let params = StageKind::check_params(self, &ctx.params)?;

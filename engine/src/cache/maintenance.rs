@@ -168,6 +168,7 @@ mod tests {
             devices: vec![],
             host: "h".into(),
             environment: Default::default(),
+            confinement: None,
         };
         m.write(&tmp.join("manifest.json")).unwrap();
         cache.publish(&tmp, key).unwrap();

@@ -1,7 +1,7 @@
 //! `manifest.json`: what an entry holds and how it was made.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +16,20 @@ pub struct OutputRecord {
     pub digest: String,
     /// Size in bytes (all files of a directory).
     pub bytes: u64,
+}
+
+/// What the manifest says about how a command ran.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfinementRecord {
+    /// Whether writes outside the folders below were refused by the kernel.
+    pub confined: bool,
+    /// The folders it could write in.
+    pub writable: Vec<PathBuf>,
+    /// Whether TCP was refused by the kernel.
+    pub network_refused: bool,
+    /// Why confinement or the network rule was not enforced, when it was asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// Provenance of one cache entry.
@@ -41,6 +55,10 @@ pub struct Manifest {
     pub host: String,
     /// Environment: pipe version, libtorch version, GPU name, cluster job id, when known.
     pub environment: BTreeMap<String, String>,
+    /// For a command: whether it ran confined, and where it could write (absent for a kind, whose
+    /// code is the engine's own, and in entries made before confinement).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confinement: Option<ConfinementRecord>,
 }
 
 impl Manifest {

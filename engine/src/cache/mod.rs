@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use maintenance::{gc, verify, Damage, GcReport};
-pub use manifest::{Manifest, OutputRecord};
+pub use manifest::{ConfinementRecord, Manifest, OutputRecord};
 
 use crate::error::{io_error, PipeError};
 

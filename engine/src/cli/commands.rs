@@ -25,6 +25,7 @@ fn load_plan(cache: &Cache, args: &PlanArgs) -> Result<Plan, PipeError> {
     let options = PlanOptions {
         profile: args.profile.clone(),
         sets,
+        max_tasks: args.max_tasks,
     };
     let mut memo = DigestMemo::load(&cache.memo_path());
     let plan = plan::plan(pipeline, &options, &mut memo)?;
@@ -64,18 +65,42 @@ fn parse_gpus(arg: Option<&str>) -> Result<Vec<usize>, PipeError> {
     }
 }
 
+/// The options of `pipe run` that are not the plan's or the executor's.
+pub struct RunArgs<'a> {
+    /// `-j`.
+    pub jobs: Option<usize>,
+    /// `--gpus`.
+    pub gpus: Option<&'a str>,
+    /// `--keep-going`.
+    pub keep_going: bool,
+    /// `--force STAGE`.
+    pub force: Vec<String>,
+    /// `--no-confine`.
+    pub no_confine: bool,
+    /// `-v`.
+    pub verbose: bool,
+}
+
 /// `pipe run`.
 pub fn run(
     cache_dir: &Path,
     args: &PlanArgs,
-    jobs: Option<usize>,
-    gpus: Option<&str>,
-    keep_going: bool,
-    force: Vec<String>,
+    run: RunArgs,
     executor: &ExecutorArgs,
 ) -> Result<i32, PipeError> {
+    let RunArgs {
+        jobs,
+        gpus,
+        keep_going,
+        force,
+        no_confine,
+        verbose,
+    } = run;
     let cache = Cache::open(cache_dir)?;
-    let plan = load_plan(&cache, args)?;
+    let mut plan = load_plan(&cache, args)?;
+    if no_confine {
+        plan.unconfine();
+    }
     let executor = executor.resolve(&plan.pipeline, args.profile.as_deref())?;
     let options = RunOptions {
         jobs: jobs.unwrap_or_else(|| {
@@ -90,7 +115,7 @@ pub fn run(
     };
     let run_id = run_id();
     let started = std::time::Instant::now();
-    let mut reporter = reporter::for_stderr();
+    let mut reporter = reporter::for_stderr(verbose);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -132,7 +157,8 @@ pub fn run(
         })
         .collect();
     record::write_run(&cache.records_dir(), &run_id, &rows)?;
-    explain::save_index(&cache, &plan);
+    let computed_any = results.iter().any(|r| r.status == TaskStatus::Ran);
+    explain::save_index(&cache, &plan, computed_any);
 
     let count = |s: TaskStatus| results.iter().filter(|r| r.status == s).count();
     let (ran, cached, failed, skipped) = (
@@ -165,6 +191,9 @@ pub fn run(
         plan.pipeline.name,
         results_dir.display()
     );
+    // The process ends next: freeing every task one by one would cost more than the rest of a
+    // no-op run's bookkeeping.
+    std::mem::forget(plan);
     Ok(0)
 }
 
@@ -197,6 +226,7 @@ pub fn status(cache_dir: &Path, args: &PlanArgs, force: Vec<String>) -> Result<i
         n("not-needed")
     ));
     print!("{out}");
+    std::mem::forget(plan);
     Ok(0)
 }
 
@@ -238,7 +268,7 @@ pub fn show(cache_dir: &Path, args: &PlanArgs, task: &str) -> Result<i32, PipeEr
     println!("state:   {}", if cached { "cached" } else { "not cached" });
     println!(
         "params:  {}",
-        serde_json::to_string_pretty(&t.params).unwrap_or_default()
+        serde_json::to_string_pretty(&t.params()).unwrap_or_default()
     );
     println!("inputs:");
     for (port, sources) in &t.inputs {
@@ -354,6 +384,7 @@ pub fn gc(cache_dir: &Path, files: &[std::path::PathBuf], dry_run: bool) -> Resu
                 file: file.clone(),
                 sets: vec![],
                 profile: None,
+                max_tasks: plan::DEFAULT_MAX_TASKS,
             },
         )?;
         keep.extend(plan.tasks.iter().map(|t| t.key.clone()));
@@ -387,6 +418,7 @@ pub fn verify(
                     file: file.clone(),
                     sets: vec![],
                     profile: None,
+                    max_tasks: plan::DEFAULT_MAX_TASKS,
                 },
             )?;
             keys.extend(plan.tasks.iter().map(|t| t.key.clone()));
@@ -419,6 +451,9 @@ pub fn kinds() -> Result<i32, PipeError> {
         }
         for p in kind.outputs() {
             println!("    out {} ({}): {}", p.name, p.path, p.doc);
+        }
+        if kind.needs_network() {
+            println!("    needs the network");
         }
     }
     println!("cmd: an external command (argv, no shell); see the README");

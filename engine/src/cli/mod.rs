@@ -43,6 +43,9 @@ pub struct PlanArgs {
     /// Apply a profile of the pipeline file.
     #[arg(long)]
     pub profile: Option<String>,
+    /// The most tasks the plan may have; a larger matrix or plan is refused before it is expanded.
+    #[arg(long, env = "PIPE_MAX_TASKS", value_name = "N", default_value_t = crate::plan::DEFAULT_MAX_TASKS)]
+    pub max_tasks: usize,
 }
 
 #[derive(Debug, Subcommand)]
@@ -63,6 +66,12 @@ enum Command {
         /// Recompute the tasks of this stage even when cached (repeatable).
         #[arg(long, value_name = "STAGE")]
         force: Vec<String>,
+        /// Let commands write anywhere (as `confine: false` on every stage).
+        #[arg(long)]
+        no_confine: bool,
+        /// Without a terminal, also a line for each cached task.
+        #[arg(short, long)]
+        verbose: bool,
         #[command(flatten)]
         executor: Box<ExecutorArgs>,
     },
@@ -176,14 +185,20 @@ fn run(cli: Cli) -> Result<i32, PipeError> {
             gpus,
             keep_going,
             force,
+            no_confine,
+            verbose,
             executor,
         } => commands::run(
             &cli.cache,
             &plan,
-            jobs,
-            gpus.as_deref(),
-            keep_going,
-            force,
+            commands::RunArgs {
+                jobs,
+                gpus: gpus.as_deref(),
+                keep_going,
+                force,
+                no_confine,
+                verbose,
+            },
             &executor,
         ),
         Command::Status { plan, force } => commands::status(&cli.cache, &plan, force),

@@ -54,7 +54,8 @@ fn links(plan: &Plan, cache: &Cache) -> Result<Vec<(PathBuf, PathBuf)>, PipeErro
                 continue;
             }
             for (name, rel) in &t.outputs {
-                out.push((Path::new(&t.id).join(name), cache.output_path(&t.key, rel)));
+                let target = cache.output_path(&t.key, rel);
+                out.push((Path::new(&t.id).join(with_extension(name, &target)), target));
             }
         }
         return Ok(out);
@@ -90,15 +91,41 @@ fn links(plan: &Plan, cache: &Cache) -> Result<Vec<(PathBuf, PathBuf)>, PipeErro
                 .outputs
                 .get(&r.output)
                 .ok_or_else(|| bad(format!("stage '{}' has no output '{}'", t.stage, r.output)))?;
+            let target = cache.output_path(&t.key, rel);
             let link = if chosen.len() == 1 {
-                PathBuf::from(label)
+                PathBuf::from(with_extension(label, &target))
             } else {
-                Path::new(label).join(&t.id)
+                Path::new(label).join(with_extension(&t.id, &target))
             };
-            out.push((link, cache.output_path(&t.key, rel)));
+            out.push((link, target));
         }
     }
     Ok(out)
+}
+
+/// `name` with the extension of the file `target` (`examples` and `.../examples.parquet` give
+/// `examples.parquet`; a compressed `calls.vcf.gz` gives `.vcf.gz`), so tools that go by the
+/// extension recognize the link; a folder, a file without one, or a name that has it already stays.
+fn with_extension(name: &str, target: &Path) -> String {
+    if target.is_dir() {
+        return name.to_string();
+    }
+    let file = target.file_name().unwrap_or_default().to_string_lossy();
+    let parts: Vec<&str> = file.split('.').collect();
+    let ext = match parts.as_slice() {
+        [_] | [] => return name.to_string(),
+        [.., inner, last]
+            if parts.len() > 2 && ["gz", "bgz", "zst", "bz2", "xz"].contains(last) =>
+        {
+            format!(".{inner}.{last}")
+        }
+        [.., last] => format!(".{last}"),
+    };
+    if name.ends_with(&ext) {
+        name.to_string()
+    } else {
+        format!("{name}{ext}")
+    }
 }
 
 /// Removes the links (and the folders holding only links) of an earlier publication; anything else
@@ -124,4 +151,35 @@ fn clear_links(dir: &Path) -> Result<(), PipeError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_keep_the_extension_of_their_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = |name: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, "").unwrap();
+            path
+        };
+        assert_eq!(
+            with_extension("examples", &file("examples.parquet")),
+            "examples.parquet"
+        );
+        assert_eq!(
+            with_extension("report", &file("report.html")),
+            "report.html"
+        );
+        assert_eq!(with_extension("calls", &file("out.vcf.gz")), "calls.vcf.gz");
+        assert_eq!(with_extension("t.csv", &file("x.csv")), "t.csv");
+        assert_eq!(with_extension("o", &file("noext")), "o");
+        assert_eq!(with_extension("figures", dir.path()), "figures");
+        assert_eq!(
+            with_extension("fit[variant=a]", &file("log.txt")),
+            "fit[variant=a].txt"
+        );
+    }
 }

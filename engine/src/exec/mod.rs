@@ -1,7 +1,9 @@
 //! Execution: the scheduler, the local executor and the worker process.
 
+pub mod confine;
 mod devices;
 mod local;
+mod outputs;
 mod scheduler;
 pub mod slurm;
 mod spec;

@@ -340,6 +340,7 @@ impl<'a> Run<'a> {
 
     /// An attempt of task `i` ended with `outcome`; `tmp` is its private directory.
     fn task_done(&mut self, i: usize, outcome: Outcome, tmp: PathBuf) {
+        let outcome = with_full_disk_said(outcome, &tmp);
         self.running -= 1;
         self.slots.release(std::mem::take(&mut self.held[i]));
         self.results[i].end = now();
@@ -515,6 +516,35 @@ pub async fn execute(
     run.finish()
 }
 
+/// A failed attempt whose private folder `tmp` sits on a full filesystem: its log (on the same
+/// filesystem) may be cut short, so the failure says first that the disk is full.
+fn with_full_disk_said(outcome: Outcome, tmp: &std::path::Path) -> Outcome {
+    let said = |tail: &str| {
+        if crate::disk::nearly_full(tmp) && !tail.contains("no space left on the filesystem") {
+            format!(
+                "{}\n{tail}",
+                crate::disk::no_space_message(&tmp.join("out"))
+            )
+        } else {
+            tail.to_string()
+        }
+    };
+    match outcome {
+        Outcome::Failed {
+            exit_code,
+            log_tail,
+        } => Outcome::Failed {
+            exit_code,
+            log_tail: said(&log_tail),
+        },
+        Outcome::Killed { signal, log_tail } => Outcome::Killed {
+            signal,
+            log_tail: said(&log_tail),
+        },
+        other => other,
+    }
+}
+
 fn keep_failed_log(cache: &Cache, key: &str, tmp: &std::path::Path) {
     let _ = std::fs::copy(tmp.join("log.txt"), cache.failed_log(key));
 }
@@ -534,7 +564,10 @@ fn launch(
     let force = options.force.contains(&t.stage);
     let spec = WorkerSpec::for_task(plan, i, cache, devices.clone(), force);
     let tmp = cache.new_tmp(&t.key).map_err(|e| e.message)?;
-    let spec_path = spec.write(&tmp).map_err(|e| e.message)?;
+    let spec_path = spec.write(&tmp).map_err(|e| {
+        let _ = std::fs::remove_dir_all(&tmp);
+        e.message
+    })?;
     let threads = t.resources.cpus.to_string();
     let visible = devices
         .iter()

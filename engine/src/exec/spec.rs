@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::confine::Confine;
 use crate::cache::Cache;
 use crate::error::{io_error, PipeError};
 use crate::plan::{Action, Plan, Source};
@@ -51,6 +52,9 @@ pub struct WorkerSpec {
     pub devices: Vec<usize>,
     /// Recompute even if the key is cached, replacing the entry (`--force`).
     pub force: bool,
+    /// For a command: run it confined by these rules (`None`: unconfined, or a kind).
+    #[serde(default)]
+    pub confine: Option<Confine>,
 }
 
 impl WorkerSpec {
@@ -88,22 +92,30 @@ impl WorkerSpec {
             stage: t.stage.clone(),
             action: match &t.action {
                 Action::Kind(k) => WorkerAction::Kind(k.name().to_string()),
-                Action::Cmd(argv) => WorkerAction::Cmd(argv.clone()),
+                Action::Cmd(argv) => WorkerAction::Cmd(argv.to_vec()),
             },
-            params: t.params.clone(),
+            params: t.params(),
             inputs,
             outputs: t
                 .outputs
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
-            components: t.components.clone(),
+            components: t.components(),
             cache: cache.root().to_path_buf(),
             workdir,
             seed: plan.pipeline.seed,
             threads: t.resources.cpus as usize,
             devices,
             force,
+            confine: t.confine.as_ref().map(|c| Confine {
+                writable: c
+                    .writable
+                    .iter()
+                    .map(|w| std::fs::canonicalize(w).unwrap_or_else(|_| w.clone()))
+                    .collect(),
+                network: c.network,
+            }),
         }
     }
 

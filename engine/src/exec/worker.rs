@@ -15,7 +15,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use pipe_kind::{ProgressSink, TaskContext};
 
 use super::spec::{WorkerAction, WorkerSpec};
-use crate::cache::{Cache, Manifest, OutputRecord};
+use crate::cache::{Cache, ConfinementRecord, Manifest, OutputRecord};
 use crate::key::digest_path;
 
 /// The line a worker prints when the key was published by another run while it waited.
@@ -26,7 +26,15 @@ pub fn main(spec_path: &Path) -> i32 {
     match run(spec_path) {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            log_line(&format!("error: {e:#}"));
+            let private = spec_path.parent().unwrap_or(Path::new("."));
+            let said = format!("{e:#}").contains("no space left on the filesystem");
+            if !said && (crate::disk::chain_has_no_space(&e) || crate::disk::nearly_full(private)) {
+                log_line(&format!(
+                    "error: {}",
+                    crate::disk::no_space_message(&private.join("out"))
+                ));
+            }
             1
         }
     }
@@ -42,7 +50,7 @@ fn run(spec_path: &Path) -> Result<()> {
         anyhow!("{e}: the worker cannot see the cache directory (on a cluster it must be on a filesystem every node shares)")
     })?;
     let _lock = cache.lock(&spec.key, || {
-        eprintln!("waiting: another run is computing {}", spec.task)
+        log_line(&format!("waiting: another run is computing {}", spec.task))
     })?;
     if cache.contains(&spec.key) && !spec.force {
         println!("{ALREADY_CACHED}");
@@ -65,6 +73,7 @@ fn run(spec_path: &Path) -> Result<()> {
         .with_context(|| format!("cannot create {}", state_dir.display()))?;
     let devices = assigned_devices(&spec);
 
+    let mut confinement = None;
     match &spec.action {
         WorkerAction::Kind(name) => {
             let kind = crate::kinds::registry()
@@ -84,17 +93,22 @@ fn run(spec_path: &Path) -> Result<()> {
             kind.run(&ctx)
                 .with_context(|| format!("stage '{}' (kind {name})", spec.stage))?;
         }
-        WorkerAction::Cmd(argv) => run_command(&spec, argv, &outputs, &state_dir)?,
+        WorkerAction::Cmd(argv) => {
+            confinement = run_command(&spec, argv, &outputs, &tmp, &state_dir)?;
+        }
     }
 
-    let mut records = BTreeMap::new();
     for (name, path) in &outputs {
-        if !path.exists() {
+        if path.symlink_metadata().is_err() {
             bail!(
                 "declared output '{name}' ({}) was not created",
                 spec.outputs[name]
             );
         }
+    }
+    super::outputs::check_outputs(&out_dir, &spec.outputs)?;
+    let mut records = BTreeMap::new();
+    for (name, path) in &outputs {
         records.insert(
             name.clone(),
             OutputRecord {
@@ -115,6 +129,7 @@ fn run(spec_path: &Path) -> Result<()> {
         devices,
         host: crate::host_name(),
         environment: environment(),
+        confinement,
     };
     manifest.write(&tmp.join("manifest.json"))?;
     if spec.force && cache.contains(&spec.key) {
@@ -124,6 +139,13 @@ fn run(spec_path: &Path) -> Result<()> {
     }
     let _ = std::fs::remove_dir_all(&state_dir);
     Ok(())
+}
+
+/// Writes a line to the task log (stderr), ignoring a failure to write it: on a full disk the log
+/// cannot grow, and the scheduler says what happened instead.
+fn log_line(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 /// Physical GPU ids: the local scheduler's choice, else what a cluster gave through
@@ -159,13 +181,16 @@ const MAX_ENV_VALUE: usize = 64 * 1024;
 /// Linux's limit on the arguments and environment of a new program is about 2 MiB; keep clear of it.
 const MAX_ARGV_BYTES: usize = 1024 * 1024;
 
-/// Runs an external command with its placeholders replaced; its stdout and stderr go to the task log.
+/// Runs an external command with its placeholders replaced, confined unless the spec says otherwise;
+/// its stdout and stderr go to the task log, and its `TMPDIR` is a folder inside `private` (removed
+/// afterwards). Returns how it was confined.
 fn run_command(
     spec: &WorkerSpec,
     argv: &[String],
     outputs: &BTreeMap<String, PathBuf>,
+    private: &Path,
     state_dir: &Path,
-) -> Result<()> {
+) -> Result<Option<ConfinementRecord>> {
     let mut args = Vec::with_capacity(argv.len());
     for a in argv {
         args.extend(expand_arg(a, spec, outputs)?);
@@ -204,21 +229,46 @@ fn run_command(
     for (name, path) in outputs {
         cmd.env(format!("PIPE_OUTPUT_{}", env_name(name)), path);
     }
-    let status = cmd.status().map_err(|e| {
+    let task_tmp = private.join("tmp");
+    std::fs::create_dir_all(&task_tmp)
+        .with_context(|| format!("cannot create {}", task_tmp.display()))?;
+    cmd.env("TMPDIR", &task_tmp);
+    let not_started = |e: std::io::Error| {
         if e.kind() == std::io::ErrorKind::NotFound {
             anyhow!("command '{program}' not found: is it installed and on PATH?")
         } else {
             anyhow!("cannot start '{program}': {e}")
         }
-    })?;
+    };
+    let (mut child, record) = match &spec.confine {
+        Some(rules) => {
+            let (child, record) = super::confine::spawn(&mut cmd, rules, &[private, state_dir])
+                .map_err(|e| match e.downcast::<std::io::Error>() {
+                    Ok(io) => not_started(io),
+                    Err(e) => e.context("cannot confine the command"),
+                })?;
+            if let Some(note) = &record.note {
+                log_line(&format!("warning: {note}"));
+            }
+            (child, Some(record))
+        }
+        None => (cmd.spawn().map_err(not_started)?, None),
+    };
+    let status = child.wait().with_context(|| format!("lost '{program}'"))?;
+    let _ = std::fs::remove_dir_all(&task_tmp);
+    let hint = || match &record {
+        Some(r) if r.confined => format!("\n{}", super::confine::failure_hint(r)),
+        _ => String::new(),
+    };
     match status.code() {
-        Some(0) => Ok(()),
-        Some(code) => bail!("command '{program}' exited with code {code}"),
+        Some(0) => Ok(record),
+        Some(code) => bail!("command '{program}' exited with code {code}{}", hint()),
         None => {
             use std::os::unix::process::ExitStatusExt;
             bail!(
-                "command '{program}' was killed by signal {}",
-                status.signal().unwrap_or(0)
+                "command '{program}' was killed by signal {}{}",
+                status.signal().unwrap_or(0),
+                hint()
             )
         }
     }
@@ -350,6 +400,7 @@ mod tests {
             threads: 1,
             devices: vec![],
             force: false,
+            confine: None,
         }
     }
 

@@ -49,9 +49,12 @@ fn write_canonical(value: &Value, out: &mut String) {
 
 /// The key of a task whose identity is `components` (kind, version, params, seed, input digests, format).
 pub fn key_of(components: &Value) -> String {
-    blake3::hash(canonical_json(components).as_bytes())
-        .to_hex()
-        .to_string()
+    key_of_canonical(&canonical_json(components))
+}
+
+/// The key of components already in their [`canonical_json`] form.
+pub fn key_of_canonical(canonical: &str) -> String {
+    blake3::hash(canonical.as_bytes()).to_hex().to_string()
 }
 
 #[cfg(test)]

@@ -97,6 +97,23 @@ pub enum PlanError {
         text: String,
     },
 
+    /// A matrix whose tasks, with those of the stages before it, would pass `--max-tasks`.
+    #[error(
+        "the matrix ({axes}) would make {count} tasks{}, over the limit of {limit}; \
+         shrink it, or raise the limit with --max-tasks N (or PIPE_MAX_TASKS=N) if this is meant",
+        if *.before > 0 { format!(", {} with the {before} of the stages before it", .count + *.before as u128) } else { String::new() }
+    )]
+    TooManyTasks {
+        /// Its tasks: the product of its axes' sizes.
+        count: u128,
+        /// The tasks of the stages before it.
+        before: usize,
+        /// Each axis with its size, `a: 10 x b: 3`.
+        axes: String,
+        /// The limit.
+        limit: usize,
+    },
+
     /// A `range(...)` with something other than whole numbers.
     #[error("'{text}': range takes whole numbers")]
     RangeNotWhole {

@@ -8,12 +8,14 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use indexmap::IndexMap;
 use petgraph::graph::{DiGraph, NodeIndex};
 use pipe_kind::Kind;
 use serde_json::{json, Value};
 
+use crate::exec::confine::Confine;
 use crate::key::{self, DigestMemo, FORMAT_VERSION};
 use crate::spec::{to_json, Pipeline, Resources, StageSpec, Vars};
 pub use dag::{render as render_dag, DagFormat};
@@ -26,8 +28,9 @@ pub use reference::{Reference, Selector};
 pub enum Action {
     /// A built-in stage kind.
     Kind(&'static dyn Kind),
-    /// An external command (argv with `${inputs.x}` / `${outputs.x}` left for the worker).
-    Cmd(Vec<String>),
+    /// An external command (argv with `${inputs.x}` / `${outputs.x}` left for the worker), shared by
+    /// the tasks of a stage whose argv is the same.
+    Cmd(Arc<Vec<String>>),
 }
 
 impl std::fmt::Debug for Action {
@@ -64,8 +67,9 @@ pub struct Task {
     pub axes: Vec<(String, Value)>,
     /// What it runs.
     pub action: Action,
-    /// Resolved parameters (matrix values merged in).
-    pub params: Value,
+    /// Resolved parameters (matrix values merged in), as canonical JSON: a small map as a
+    /// `serde_json::Value` costs a whole B-tree node, ~600 bytes ([`Task::params`]).
+    pub params_json: String,
     /// Input name to its sources.
     pub inputs: IndexMap<String, Vec<Source>>,
     /// Output name to its path relative to the task's output directory.
@@ -76,13 +80,27 @@ pub struct Task {
     pub requires_gpu: bool,
     /// Extra attempts after a failure.
     pub retries: u32,
+    /// For a confined command: where else it may write, and whether it may use the network (`None`
+    /// for a kind, or a command with `confine: false` or run with `--no-confine`).
+    pub confine: Option<Confine>,
     /// Content key.
     pub key: String,
-    /// What the key was computed from (kept to explain why a task re-runs).
-    pub components: Value,
+    /// What the key was computed from, as the canonical JSON the key hashes (kept to explain why a
+    /// task re-runs; one string costs a fraction of the JSON tree: [`Task::components`]).
+    pub components_json: String,
 }
 
 impl Task {
+    /// Resolved parameters (matrix values merged in).
+    pub fn params(&self) -> Value {
+        serde_json::from_str(&self.params_json).unwrap_or(Value::Null)
+    }
+
+    /// What the key was computed from (kind, version or argv, params, seed, input digests, format).
+    pub fn components(&self) -> Value {
+        serde_json::from_str(&self.components_json).unwrap_or(Value::Null)
+    }
+
     /// `kind` name, or `cmd`.
     pub fn kind_name(&self) -> &str {
         match &self.action {
@@ -106,12 +124,27 @@ pub struct Plan {
 }
 
 /// Command-line choices that change the plan.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct PlanOptions {
     /// `--profile` name.
     pub profile: Option<String>,
     /// `--set name=value` overrides.
     pub sets: Vec<(String, Value)>,
+    /// The most tasks a plan may have (`--max-tasks`), checked before any matrix is expanded.
+    pub max_tasks: usize,
+}
+
+/// The default of `--max-tasks`.
+pub const DEFAULT_MAX_TASKS: usize = 1_000_000;
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        Self {
+            profile: None,
+            sets: Vec::new(),
+            max_tasks: DEFAULT_MAX_TASKS,
+        }
+    }
 }
 
 impl Plan {
@@ -135,6 +168,13 @@ impl Plan {
     pub fn find(&self, id: &str) -> Option<usize> {
         self.tasks.iter().position(|t| t.id == id)
     }
+
+    /// Lets every command write anywhere (`pipe run --no-confine`).
+    pub fn unconfine(&mut self) {
+        for t in &mut self.tasks {
+            t.confine = None;
+        }
+    }
 }
 
 /// A stage instance before its inputs are resolved.
@@ -143,8 +183,18 @@ struct Instance {
     stage: String,
     /// Its matrix values, in axis order.
     axes: Vec<(String, Value)>,
-    /// The pipeline's variables with its axis values set.
-    vars: Vars,
+}
+
+impl Instance {
+    /// The pipeline's variables `base` with this instance's axis values set (made when its task is
+    /// built and dropped after, rather than kept for every instance).
+    fn vars(&self, base: &Vars) -> Vars {
+        let mut v = base.clone();
+        for (axis, value) in &self.axes {
+            v.set(axis, value.clone());
+        }
+        v
+    }
 }
 
 /// What references resolve against: the instances by stage, the stages switched off, and an index
@@ -205,8 +255,8 @@ fn plan_steps(
 ) -> Result<Plan, PlanError> {
     let vars = resolve_vars(&pipeline, options)?;
     let tasks = {
-        let lookup = expand_stages(&pipeline, &vars)?;
-        build_tasks(&pipeline, &lookup)?
+        let lookup = expand_stages(&pipeline, &vars, options.max_tasks)?;
+        build_tasks(&pipeline, &lookup, &vars)?
     };
     check_upstream_outputs(&tasks)?;
     let (mut tasks, graph) = order_tasks(tasks)?;
@@ -222,7 +272,11 @@ fn plan_steps(
 
 /// Step 1: expands every stage its `when` leaves on into its matrix's instances, each with the
 /// variables its axis values set, and notes the stages switched off.
-fn expand_stages<'a>(pipeline: &'a Pipeline, vars: &Vars) -> Result<Lookup<'a>, PlanError> {
+fn expand_stages<'a>(
+    pipeline: &'a Pipeline,
+    vars: &Vars,
+    max_tasks: usize,
+) -> Result<Lookup<'a>, PlanError> {
     let mut instances: Vec<Instance> = Vec::new();
     let mut by_stage: HashMap<&str, Vec<usize>> = HashMap::new();
     let mut disabled = Vec::new();
@@ -231,12 +285,9 @@ fn expand_stages<'a>(pipeline: &'a Pipeline, vars: &Vars) -> Result<Lookup<'a>, 
             disabled.push(name.as_str());
             continue;
         }
-        let axes = expand_matrix(spec, vars).map_err(|e| e.in_field("matrix").in_stage(name))?;
+        let axes = expand_matrix(spec, vars, instances.len(), max_tasks)
+            .map_err(|e| e.in_field("matrix").in_stage(name))?;
         for assignment in axes {
-            let mut v = vars.clone();
-            for (axis, value) in &assignment {
-                v.set(axis, value.clone());
-            }
             by_stage
                 .entry(name.as_str())
                 .or_default()
@@ -244,7 +295,6 @@ fn expand_stages<'a>(pipeline: &'a Pipeline, vars: &Vars) -> Result<Lookup<'a>, 
             instances.push(Instance {
                 stage: name.clone(),
                 axes: assignment,
-                vars: v,
             });
         }
     }
@@ -258,11 +308,22 @@ fn expand_stages<'a>(pipeline: &'a Pipeline, vars: &Vars) -> Result<Lookup<'a>, 
 
 /// Step 2: builds each instance's task (params, action, outputs, inputs), in instance order, so
 /// task indices equal instance indices.
-fn build_tasks(pipeline: &Pipeline, lookup: &Lookup) -> Result<Vec<Task>, PlanError> {
+fn build_tasks(pipeline: &Pipeline, lookup: &Lookup, vars: &Vars) -> Result<Vec<Task>, PlanError> {
     let mut tasks: Vec<Task> = Vec::with_capacity(lookup.instances.len());
     for inst in &lookup.instances {
         let spec = &pipeline.stages[&inst.stage];
-        let task = build_task(pipeline, spec, inst, lookup).map_err(|e| e.in_stage(&inst.stage))?;
+        let vars = inst.vars(vars);
+        let mut task =
+            build_task(pipeline, spec, inst, &vars, lookup).map_err(|e| e.in_stage(&inst.stage))?;
+        // Most instances of a stage run the same argv (the axis values reach it through
+        // `${params.x}` at run time): share one copy.
+        if let (Some(prev), Action::Cmd(argv)) = (tasks.last(), &mut task.action) {
+            if let Action::Cmd(shared) = &prev.action {
+                if prev.stage == task.stage && shared == argv {
+                    *argv = shared.clone();
+                }
+            }
+        }
         tasks.push(task);
     }
     Ok(tasks)
@@ -280,9 +341,9 @@ fn order_tasks(tasks: Vec<Task>) -> Result<(Vec<Task>, DiGraph<usize, ()>), Plan
 /// upstream key is known first.
 fn compute_keys(tasks: &mut [Task], seed: u64, memo: &mut DigestMemo) -> Result<(), PlanError> {
     for i in 0..tasks.len() {
-        let components = components(tasks, i, seed, memo)?;
-        tasks[i].key = key::key_of(&components);
-        tasks[i].components = components;
+        let components = key::canonical_json(&components(tasks, i, seed, memo)?);
+        tasks[i].key = key::key_of_canonical(&components);
+        tasks[i].components_json = components;
     }
     Ok(())
 }
@@ -324,37 +385,92 @@ fn resolve_vars(pipeline: &Pipeline, options: &PlanOptions) -> Result<Vars, Plan
     Ok(vars)
 }
 
+/// One matrix axis's values, a `range(...)` kept as its bounds until the plan's size is checked.
+enum AxisValues {
+    /// Values listed (or one value).
+    List(Vec<Value>),
+    /// `range(a, b)`: the whole numbers from `a` up to `b`, excluded.
+    Range(i64, i64),
+}
+
+impl AxisValues {
+    /// How many values.
+    fn len(&self) -> u128 {
+        match self {
+            Self::List(v) => v.len() as u128,
+            Self::Range(a, b) => (*b as i128 - *a as i128).max(0) as u128,
+        }
+    }
+
+    /// The values, made one at a time.
+    fn values(&self) -> Box<dyn Iterator<Item = Value> + '_> {
+        match self {
+            Self::List(v) => Box::new(v.iter().cloned()),
+            Self::Range(a, b) => Box::new((*a..*b).map(Value::from)),
+        }
+    }
+}
+
 /// The product of the stage's matrix axes, each resolved with `vars`; one empty assignment without a
-/// matrix.
-fn expand_matrix(spec: &StageSpec, vars: &Vars) -> Result<Vec<Vec<(String, Value)>>, PlanError> {
-    let mut product: Vec<Vec<(String, Value)>> = vec![Vec::new()];
+/// matrix. Its size is checked first: with the `before` instances of earlier stages it may not pass
+/// `max_tasks`.
+fn expand_matrix(
+    spec: &StageSpec,
+    vars: &Vars,
+    before: usize,
+    max_tasks: usize,
+) -> Result<Vec<Vec<(String, Value)>>, PlanError> {
+    let mut axes: Vec<(&String, AxisValues)> = Vec::with_capacity(spec.matrix.len());
     for (axis, raw) in &spec.matrix {
         let value = to_json(raw).map_err(value_in(axis))?;
         let value = vars.substitute(&value).map_err(value_in(axis))?;
         let values = match value {
-            Value::Array(items) => items,
-            Value::String(s) if s.trim_start().starts_with("range(") => parse_range(&s)
-                .map_err(|e| e.in_field(axis))?
-                .into_iter()
-                .map(Value::from)
-                .collect(),
-            other => vec![other],
+            Value::Array(items) => AxisValues::List(items),
+            Value::String(s) if s.trim_start().starts_with("range(") => {
+                let (a, b) = parse_range(&s).map_err(|e| e.in_field(axis))?;
+                AxisValues::Range(a, b)
+            }
+            other => AxisValues::List(vec![other]),
         };
-        if values.is_empty() {
+        if values.len() == 0 {
             return Err(PlanError::EmptyAxis { axis: axis.clone() });
         }
-        if values
-            .iter()
-            .any(|v| v.is_object() || v.is_array() || v.is_null())
-        {
-            return Err(PlanError::AxisValueType { axis: axis.clone() });
+        if let AxisValues::List(items) = &values {
+            if items
+                .iter()
+                .any(|v| v.is_object() || v.is_array() || v.is_null())
+            {
+                return Err(PlanError::AxisValueType { axis: axis.clone() });
+            }
         }
+        axes.push((axis, values));
+    }
+    let count = axes
+        .iter()
+        .fold(1u128, |n, (_, v)| n.saturating_mul(v.len()));
+    if count.saturating_add(before as u128) > max_tasks as u128 {
+        return Err(PlanError::TooManyTasks {
+            count,
+            before,
+            axes: if axes.is_empty() {
+                "no axes".to_string()
+            } else {
+                axes.iter()
+                    .map(|(a, v)| format!("{a}: {}", v.len()))
+                    .collect::<Vec<_>>()
+                    .join(" x ")
+            },
+            limit: max_tasks,
+        });
+    }
+    let mut product: Vec<Vec<(String, Value)>> = vec![Vec::new()];
+    for (axis, values) in &axes {
         product = product
             .into_iter()
             .flat_map(|prefix| {
-                values.iter().map(move |v| {
+                values.values().map(move |v| {
                     let mut a = prefix.clone();
-                    a.push((axis.clone(), v.clone()));
+                    a.push(((*axis).clone(), v));
                     a
                 })
             })
@@ -391,8 +507,8 @@ fn enabled(spec: &StageSpec, vars: &Vars) -> Result<bool, PlanError> {
     }
 }
 
-/// `range(n)` or `range(a, b)`.
-fn parse_range(text: &str) -> Result<Vec<i64>, PlanError> {
+/// `range(n)` or `range(a, b)`: its bounds.
+fn parse_range(text: &str) -> Result<(i64, i64), PlanError> {
     let bad_range = || PlanError::BadRange {
         text: text.to_string(),
     };
@@ -409,8 +525,8 @@ fn parse_range(text: &str) -> Result<Vec<i64>, PlanError> {
             text: text.to_string(),
         })?;
     match nums.as_slice() {
-        [n] => Ok((0..*n).collect()),
-        [a, b] => Ok((*a..*b).collect()),
+        [n] => Ok((0, *n)),
+        [a, b] => Ok((*a, *b)),
         _ => Err(bad_range()),
     }
 }
@@ -428,31 +544,44 @@ fn build_task(
     pipeline: &Pipeline,
     spec: &StageSpec,
     inst: &Instance,
+    vars: &Vars,
     lookup: &Lookup,
 ) -> Result<Task, PlanError> {
-    let params = task_params(spec, inst)?;
+    let params = task_params(spec, inst, vars)?;
     let TaskAction {
         action,
         outputs,
         requires_gpu,
-    } = task_action(spec, inst, &params)?;
-    let inputs = task_inputs(pipeline, spec, inst, lookup)?;
+    } = task_action(spec, vars, &params)?;
+    let inputs = task_inputs(pipeline, spec, vars, lookup)?;
     if let Action::Kind(kind) = &action {
         check_ports(*kind, &inputs)?;
     }
+    let confine = match &action {
+        Action::Cmd(_) if spec.confine != Some(false) => Some(Confine {
+            writable: spec
+                .writable
+                .iter()
+                .map(|w| pipeline.dir().join(w))
+                .collect(),
+            network: spec.network != Some(false),
+        }),
+        _ => None,
+    };
     Ok(Task {
         id: task_id(inst),
         stage: inst.stage.clone(),
         axes: inst.axes.clone(),
         action,
-        params,
+        params_json: key::canonical_json(&params),
         inputs,
         outputs,
         resources: spec.resources.clone(),
         requires_gpu,
         retries: spec.retries,
+        confine,
         key: String::new(),
-        components: Value::Null,
+        components_json: String::new(),
     })
 }
 
@@ -471,13 +600,10 @@ fn task_id(inst: &Instance) -> String {
 
 /// The stage's params with the instance's variables substituted and its axis values merged in
 /// (a param of the same name wins).
-fn task_params(spec: &StageSpec, inst: &Instance) -> Result<Value, PlanError> {
+fn task_params(spec: &StageSpec, inst: &Instance, vars: &Vars) -> Result<Value, PlanError> {
     let raw_params =
         to_json(&serde_yaml::Value::Mapping(spec.params.clone())).map_err(value_in("params"))?;
-    let mut params = inst
-        .vars
-        .substitute(&raw_params)
-        .map_err(value_in("params"))?;
+    let mut params = vars.substitute(&raw_params).map_err(value_in("params"))?;
     if let Value::Object(map) = &mut params {
         for (axis, value) in &inst.axes {
             map.entry(axis.clone()).or_insert_with(|| value.clone());
@@ -497,7 +623,7 @@ struct TaskAction {
 }
 
 /// The stage's built-in kind (which checks `params` and names the outputs) or its command.
-fn task_action(spec: &StageSpec, inst: &Instance, params: &Value) -> Result<TaskAction, PlanError> {
+fn task_action(spec: &StageSpec, vars: &Vars, params: &Value) -> Result<TaskAction, PlanError> {
     match (&spec.kind, &spec.cmd) {
         (Some(kind_name), _) => {
             let kind = find_kind(kind_name)?;
@@ -517,8 +643,8 @@ fn task_action(spec: &StageSpec, inst: &Instance, params: &Value) -> Result<Task
             })
         }
         (None, Some(argv)) => Ok(TaskAction {
-            action: Action::Cmd(cmd_args(argv, &inst.vars)?),
-            outputs: cmd_outputs(spec, &inst.vars)?,
+            action: Action::Cmd(Arc::new(cmd_args(argv, vars)?)),
+            outputs: cmd_outputs(spec, vars)?,
             requires_gpu: false,
         }),
         (None, None) => unreachable!("validated when the pipeline was read"),
@@ -583,14 +709,14 @@ fn cmd_outputs(spec: &StageSpec, vars: &Vars) -> Result<IndexMap<String, String>
 fn task_inputs(
     pipeline: &Pipeline,
     spec: &StageSpec,
-    inst: &Instance,
+    vars: &Vars,
     lookup: &Lookup,
 ) -> Result<IndexMap<String, Vec<Source>>, PlanError> {
     let mut inputs = IndexMap::new();
     for (port, raw) in &spec.inputs {
         let field = || format!("inputs.{port}");
         let value = to_json(raw).map_err(value_in(field()))?;
-        let value = inst.vars.substitute(&value).map_err(value_in(field()))?;
+        let value = vars.substitute(&value).map_err(value_in(field()))?;
         let sources = resolve_input(pipeline, &value, lookup).map_err(|e| e.in_field(field()))?;
         inputs.insert(port.clone(), sources);
     }
@@ -912,14 +1038,14 @@ fn components(
     let mut c = json!({
         "format": FORMAT_VERSION,
         "kind": t.kind_name(),
-        "params": t.params,
+        "params": t.params(),
         "seed": seed,
         "inputs": inputs,
     });
     match &t.action {
         Action::Kind(k) => c["version"] = json!(k.version()),
         Action::Cmd(argv) => {
-            c["cmd"] = json!(argv);
+            c["cmd"] = json!(argv.as_slice());
             c["outputs"] = json!(t.outputs);
         }
     }

@@ -32,8 +32,8 @@ fn matrix_expands_and_fans_in() {
     assert_eq!(agg.inputs["runs"].len(), 6);
     assert_eq!(agg.inputs["a"].len(), 3);
     let t = &p.tasks[p.find("train[arch=b,fold=2]").unwrap()];
-    assert_eq!(t.params["lr"], serde_json::json!(0.2));
-    assert_eq!(t.params["fold"], serde_json::json!(2));
+    assert_eq!(t.params()["lr"], serde_json::json!(0.2));
+    assert_eq!(t.params()["fold"], serde_json::json!(2));
     // topological order: every input comes first
     for (i, t) in p.tasks.iter().enumerate() {
         for d in p.dependencies(i) {
@@ -49,6 +49,7 @@ fn changing_one_lr_changes_exactly_that_arch_and_downstream() {
     let opts = PlanOptions {
         profile: None,
         sets: vec![("lr.b".into(), serde_json::json!(0.3))],
+        ..PlanOptions::default()
     };
     let b = plan_text(STUDY, &opts).unwrap();
     let changed: Vec<&str> = a
@@ -123,14 +124,41 @@ fn profile_overrides_vars() {
     let opts = PlanOptions {
         profile: Some("quick".into()),
         sets: vec![],
+        ..PlanOptions::default()
     };
     assert_eq!(plan_text(text, &opts).unwrap().tasks.len(), 1);
     let opts = PlanOptions {
         profile: Some("quik".into()),
         sets: vec![],
+        ..PlanOptions::default()
     };
     let e = plan_text(text, &opts).unwrap_err();
     assert!(e.contains("did you mean 'quick'"), "{e}");
+}
+
+#[test]
+fn matrix_over_the_limit_is_refused_before_it_is_made() {
+    // 10^10 tasks: refused from the axes' sizes alone, without making a value of either.
+    let text = "name: x\nstages:\n  a: { cmd: [x], matrix: { i: \"range(100000)\", j: \"range(100000)\" } }\n";
+    let e = plan_text(text, &PlanOptions::default()).unwrap_err();
+    assert!(e.contains("stage 'a': matrix: the matrix (i: 100000 x j: 100000) would make 10000000000 tasks, over the limit of 1000000"), "{e}");
+    assert!(e.contains("--max-tasks"), "{e}");
+    let text = "name: x\nstages:\n  a: { cmd: [x], matrix: { i: \"range(3)\" } }\n  b: { cmd: [x], matrix: { i: [1, 2] } }\n";
+    let opts = PlanOptions {
+        max_tasks: 4,
+        ..PlanOptions::default()
+    };
+    let e = plan_text(text, &opts).unwrap_err();
+    assert!(e.contains("stage 'b'"), "{e}");
+    assert!(
+        e.contains("would make 2 tasks, 5 with the 3 of the stages before it, over the limit of 4"),
+        "{e}"
+    );
+    let opts = PlanOptions {
+        max_tasks: 5,
+        ..PlanOptions::default()
+    };
+    assert_eq!(plan_text(text, &opts).unwrap().tasks.len(), 5);
 }
 
 #[test]
@@ -152,6 +180,7 @@ fn when_switches_stages_off() {
     let opts = PlanOptions {
         profile: None,
         sets: vec![("source".into(), serde_json::json!("tf"))],
+        ..PlanOptions::default()
     };
     let p = plan_text(text, &opts).unwrap();
     let ids: Vec<&str> = p.tasks.iter().map(|t| t.id.as_str()).collect();

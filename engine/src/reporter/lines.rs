@@ -6,24 +6,34 @@ use std::time::Instant;
 use super::{device_label, Reporter, RunEvent};
 use crate::exec::TaskStatus;
 
-/// Writes one line per event to `W` (stderr in `pipe run`); progress is shown at most every few
-/// seconds per task.
+/// Writes lines to `W` (stderr in `pipe run`): the plan (with the count of cached tasks), one line
+/// for each task that ends (done or failed), a retry's start, and progress at most every few seconds
+/// per task. Only when verbose (`pipe run -v`) also each task's start and each cached task, so a
+/// no-op run of any size prints a couple of lines.
 pub struct LineReporter<W: Write = Box<dyn Write>> {
     out: W,
+    verbose: bool,
     total: usize,
     done: usize,
     last_progress: Vec<Option<Instant>>,
 }
 
 impl<W: Write> LineReporter<W> {
-    /// A reporter writing to `out`.
+    /// A reporter writing to `out`, one line for all the cached tasks.
     pub fn new(out: W) -> Self {
         Self {
             out,
+            verbose: false,
             total: 0,
             done: 0,
             last_progress: Vec::new(),
         }
+    }
+
+    /// Also a line for each cached task.
+    pub fn verbose(mut self, verbose: bool) -> Self {
+        self.verbose = verbose;
+        self
     }
 }
 
@@ -37,12 +47,18 @@ impl<W: Write> Reporter for LineReporter<W> {
             } => {
                 self.total = to_run;
                 self.last_progress = vec![None; plan.tasks.len()];
+                let hint = if cached > 0 && !self.verbose {
+                    " (-v lists the cached ones)"
+                } else {
+                    ""
+                };
                 format!(
-                    "{}: {} tasks, {cached} cached, {to_run} to run",
+                    "{}: {} tasks, {cached} cached, {to_run} to run{hint}",
                     plan.pipeline.name,
                     plan.tasks.len()
                 )
             }
+            RunEvent::Started { attempt: 1, .. } if !self.verbose => return,
             RunEvent::Started {
                 task,
                 devices,
@@ -76,6 +92,7 @@ impl<W: Write> Reporter for LineReporter<W> {
                 result.message.lines().last().unwrap_or("")
             ),
             RunEvent::Finished { task, result, .. } => match result.status {
+                TaskStatus::Cached if !self.verbose => return,
                 TaskStatus::Cached => format!("cached {}", task.id),
                 TaskStatus::Ran => {
                     self.done += 1;
@@ -159,7 +176,12 @@ stages:
 
     /// What a line reporter writes for `events` on the tasks of `plan`, flushed at the end.
     fn output(plan: &Plan, events: &[(&str, &str, TaskResult)]) -> String {
-        let mut reporter = LineReporter::new(BufWriter::new(Vec::new()));
+        output_verbose(plan, events, false)
+    }
+
+    /// [`output`], verbose or not.
+    fn output_verbose(plan: &Plan, events: &[(&str, &str, TaskResult)], verbose: bool) -> String {
+        let mut reporter = LineReporter::new(BufWriter::new(Vec::new())).verbose(verbose);
         reporter.event(RunEvent::Planned {
             plan,
             to_run: 2,
@@ -205,8 +227,15 @@ stages:
             ("end", "a", result(TaskStatus::Ran)),
             ("end", "c", result(TaskStatus::Ran)),
         ];
+        // The cached task is counted in the first line and listed only when verbose.
         assert_eq!(
             output(&plan, &events),
+            "chain: 3 tasks, 1 cached, 2 to run (-v lists the cached ones)\n\
+             [1/2] done a in 2.5s\n\
+             [2/2] done c in 2.5s\n"
+        );
+        assert_eq!(
+            output_verbose(&plan, &events, true),
             "chain: 3 tasks, 1 cached, 2 to run\n\
              cached b\n\
              start a on cpu\n\
@@ -236,8 +265,7 @@ stages:
         ];
         assert_eq!(
             output(&plan, &events),
-            "chain: 3 tasks, 1 cached, 2 to run\n\
-             start a on cpu\n\
+            "chain: 3 tasks, 1 cached, 2 to run (-v lists the cached ones)\n\
              retry a after a failure: out of memory\n\
              start a on cpu (attempt 2)\n\
              FAILED a (exit code 3):\n    loading\n    out of memory\n\

@@ -73,13 +73,14 @@ pub trait Reporter {
     fn finish(&mut self);
 }
 
-/// A reporter for the current stderr: live when it is a terminal, plain lines otherwise.
-pub fn for_stderr() -> Box<dyn Reporter> {
+/// A reporter for the current stderr: live when it is a terminal, plain lines otherwise (`verbose`:
+/// a line for each cached task too).
+pub fn for_stderr(verbose: bool) -> Box<dyn Reporter> {
     use std::io::IsTerminal;
     if std::io::stderr().is_terminal() {
         Box::new(LiveReporter::new())
     } else {
-        Box::new(LineReporter::new(Box::new(std::io::stderr())))
+        Box::new(LineReporter::new(Box::new(std::io::stderr())).verbose(verbose))
     }
 }
 

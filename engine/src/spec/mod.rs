@@ -1,5 +1,6 @@
 //! The pipeline file: YAML to a typed model, with `file:line:col` errors and "did you mean" hints.
 
+mod duplicates;
 mod executor;
 mod vars;
 
@@ -91,6 +92,17 @@ pub struct StageSpec {
     /// substitution (e.g. `when: "${source} == tfrecord"`). Default: always.
     #[serde(default)]
     pub when: Option<Value>,
+    /// For `cmd` stages: whether the command runs confined, writing only in its own folders and
+    /// `writable` (default: true; see the README).
+    #[serde(default)]
+    pub confine: Option<bool>,
+    /// For `cmd` stages: folders the confined command may also write in (relative to the pipeline
+    /// file's folder), e.g. a tool's own cache.
+    #[serde(default)]
+    pub writable: Vec<String>,
+    /// For `cmd` stages: `false` refuses TCP connections and listening sockets (default: true).
+    #[serde(default)]
+    pub network: Option<bool>,
 }
 
 /// Resources one task of a stage needs.
@@ -137,6 +149,9 @@ const STAGE_FIELDS: &[&str] = &[
     "resources",
     "retries",
     "when",
+    "confine",
+    "writable",
+    "network",
 ];
 const TOP_FIELDS: &[&str] = &[
     "name", "seed", "vars", "profiles", "stages", "results", "executor", "slurm",
@@ -156,6 +171,22 @@ impl Pipeline {
 
     /// Parses pipeline text; `path` names the file in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Self, PipeError> {
+        if let Some(d) = duplicates::find_duplicate(text) {
+            let within = if d.path.is_empty() {
+                String::new()
+            } else {
+                format!(" in {}", d.path)
+            };
+            return Err(PipeError::invalid(format!(
+                "{}:{}:{}: key '{}'{within} is repeated (first at line {}, again at line {}); keep one",
+                path.display(),
+                d.second.0,
+                d.second.1,
+                d.key,
+                d.first.0,
+                d.second.0
+            )));
+        }
         let mut pipeline: Pipeline =
             serde_yaml::from_str(text).map_err(|e| yaml_error(path, &e))?;
         pipeline.path = path.to_path_buf();
@@ -218,6 +249,20 @@ impl Pipeline {
                     )))
                 }
                 _ => {}
+            }
+            if stage.kind.is_some()
+                && (stage.confine.is_some()
+                    || !stage.writable.is_empty()
+                    || stage.network.is_some())
+            {
+                return Err(PipeError::invalid(format!(
+                    "{file}: stage '{name}': 'confine', 'writable' and 'network' are for 'cmd' stages; a kind runs pipe's own code"
+                )));
+            }
+            if stage.confine == Some(false) && stage.network == Some(false) {
+                return Err(PipeError::invalid(format!(
+                    "{file}: stage '{name}': 'network: false' is enforced by confinement; it cannot go with 'confine: false'"
+                )));
             }
             if stage.resources.cpus == 0 {
                 return Err(PipeError::invalid(format!(
@@ -359,6 +404,29 @@ mod tests {
     fn unknown_top_field_suggests_nearest() {
         let err = parse("name: x\nstage:\n  a: { cmd: [echo] }\n").unwrap_err();
         assert!(err.contains("did you mean `stages`?"), "{err}");
+    }
+
+    #[test]
+    fn repeated_stage_is_an_error_naming_both_lines() {
+        let err =
+            parse("name: x\nstages:\n  a: { cmd: [echo] }\n  a: { cmd: [true] }\n").unwrap_err();
+        assert!(
+            err.starts_with("p.yaml:4:3: key 'a' in stages is repeated"),
+            "{err}"
+        );
+        assert!(err.contains("first at line 3, again at line 4"), "{err}");
+    }
+
+    #[test]
+    fn repeated_param_is_an_error_naming_both_lines() {
+        let text =
+            "name: x\nstages:\n  a:\n    cmd: [echo]\n    params:\n      lr: 1\n      lr: 2\n";
+        let err = parse(text).unwrap_err();
+        assert!(
+            err.contains("key 'lr' in stages.a.params is repeated"),
+            "{err}"
+        );
+        assert!(err.contains("first at line 6, again at line 7"), "{err}");
     }
 
     #[test]

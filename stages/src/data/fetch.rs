@@ -738,6 +738,9 @@ impl StageKind for Fetch {
     fn outputs(&self) -> &'static [OutputPort] {
         OUTPUTS
     }
+    fn needs_network(&self) -> bool {
+        true
+    }
     fn compute(&self, params: FetchParams, ctx: &TaskContext) -> Result<()> {
         let n = fetch(&params, ctx)?;
         eprintln!("fetch: {n} files downloaded and verified");

@@ -197,7 +197,10 @@ impl Slurm {
             None => {
                 let spec = WorkerSpec::for_task(plan, i, &self.cache, Vec::new(), force);
                 let tmp = self.cache.new_tmp(&t.key).map_err(|e| e.message)?;
-                let spec_path = spec.write(&tmp).map_err(|e| e.message)?;
+                let spec_path = spec.write(&tmp).map_err(|e| {
+                    let _ = std::fs::remove_dir_all(&tmp);
+                    e.message
+                })?;
                 let exe = crate::exec::torch_worker::worker_binary(t)?;
                 let request = JobRequest {
                     pipeline: &self.pipeline,
