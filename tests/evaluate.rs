@@ -275,7 +275,7 @@ fn counts_on_hand_built_calls_are_those_known_by_construction() {
     p.ok(&["run", "eval.yaml"]);
     let results = p.path().join("results/eval");
 
-    let identical = read_summary(&results.join("identical"));
+    let identical = read_summary(&results.join("identical.csv"));
     let g = fx.grid as u64;
     for f in ["ALL", "PASS"] {
         assert_eq!(
@@ -290,7 +290,7 @@ fn counts_on_hand_built_calls_are_those_known_by_construction() {
         }
     }
 
-    let mixed = read_summary(&results.join("mixed"));
+    let mixed = read_summary(&results.join("mixed.csv"));
     // 3 grid SNPs removed (FN), one het called hom-alt (FN + FP with FP.gt), 2 calls added inside
     // (FP) and 2 outside (UNK); the shifted insertion, the complex change in two records and the 1/2
     // site in two records are TPs (the two records of each counted as two query TPs).
@@ -314,7 +314,7 @@ fn counts_on_hand_built_calls_are_those_known_by_construction() {
     let frac_na: f64 = row["METRIC.Frac_NA"].parse().unwrap();
     assert!((frac_na - 2.0 / (g + 6) as f64).abs() < 1e-12);
 
-    let outputs = std::fs::canonicalize(results.join("mixed")).unwrap();
+    let outputs = std::fs::canonicalize(results.join("mixed.csv")).unwrap();
     let dir = outputs.parent().unwrap();
     for name in ["summary.parquet", "extended.parquet", "pr_curve.parquet"] {
         assert!(dir.join(name).metadata().unwrap().len() > 0, "{name}");
@@ -411,7 +411,7 @@ fn deepvariant_calls_against_giab_agree_with_an_independent_count() {
         ),
     );
     p.ok(&["run", "dv.yaml"]);
-    let summary = read_summary(&p.path().join("results/dv/summary"));
+    let summary = read_summary(&p.path().join("results/dv/summary.csv"));
     let ours = counts(&summary, "ALL", "PASS");
 
     let out = std::process::Command::new(python)
