@@ -23,6 +23,25 @@ fn yaml_files(dir: &str) -> Vec<PathBuf> {
     files
 }
 
+/// Runs `examples/scripts/make_download_manifest.py` into the project's `dl/`; returns the manifest, or
+/// `None` (the test reported as skipped) without `python3`.
+fn download_manifest(p: &Project) -> Option<PathBuf> {
+    let out = std::process::Command::new("python3")
+        .arg(repo_file("examples/scripts/make_download_manifest.py"))
+        .arg(p.path().join("dl"))
+        .output();
+    match out {
+        Ok(out) => {
+            assert!(out.status.success(), "{}", stderr(&out));
+            Some(p.path().join("dl/manifest.csv"))
+        }
+        Err(e) => {
+            pipe_testkit::skip(&format!("python3 cannot run ({e})"));
+            None
+        }
+    }
+}
+
 #[test]
 fn every_pipeline_plans() {
     let p = Project::new();
@@ -36,9 +55,93 @@ fn every_pipeline_plans() {
             pipe_testkit::skip(&format!("{}: ../shared/data not found", file.display()));
             continue;
         }
-        let out = p.run(&["status", &file.display().to_string()]);
+        let mut args = vec!["status".to_string(), file.display().to_string()];
+        if text.contains("kind: fetch") && !text.contains("when: \"${source} == download\"") {
+            let Some(manifest) = download_manifest(&p) else {
+                continue;
+            };
+            args.extend(["--set".into(), format!("manifest={}", manifest.display())]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = p.run(&args);
         assert!(out.status.success(), "{}: {}", file.display(), stderr(&out));
     }
+}
+
+#[test]
+fn paper_pipeline_plans_a_download() {
+    let p = Project::new();
+    let Some(manifest) = download_manifest(&p) else {
+        return;
+    };
+    let manifest = format!("manifest={}", manifest.display());
+    let status = p.ok(&[
+        "status",
+        &repo_file("pipelines/paper.yaml"),
+        "--set",
+        "source=download",
+        "--set",
+        &manifest,
+        "--set",
+        "download_n=3",
+    ]);
+    for task in [
+        "fetched",
+        "download",
+        "folds",
+        "train[arch=inception_v3,fold=0]",
+    ] {
+        assert!(status.contains(&format!("run        {task} ")), "{status}");
+    }
+    assert!(
+        !status.contains("simulated") && !status.contains("reads "),
+        "{status}"
+    );
+}
+
+#[test]
+fn download_subset_example() {
+    let p = Project::new();
+    let Some(manifest) = download_manifest(&p) else {
+        return;
+    };
+    let file = repo_file("examples/download-subset.yaml");
+    let set = format!("manifest={}", manifest.display());
+    p.ok(&["run", &file, "--set", &set]);
+    // n = 3 of 6 shards stratified by label: one shard (2 examples) per class.
+    let chosen = std::fs::read_to_string(p.path().join("results/download-subset/chosen")).unwrap();
+    let mut labels: Vec<&str> = chosen
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(3).unwrap())
+        .collect();
+    labels.sort();
+    assert_eq!(labels, ["0", "1", "2"], "{chosen}");
+    assert!(
+        chosen
+            .lines()
+            .skip(1)
+            .all(|l| l.split(',').nth(1).unwrap().contains(':')),
+        "every chosen row holds a digest: {chosen}"
+    );
+    let examples = p.path().join("results/download-subset/examples");
+    let examples = pipe_stages::data::examples::ExamplesFile::open(&examples)
+        .unwrap()
+        .read_all()
+        .unwrap();
+    let mut labels: Vec<Option<i8>> = examples.iter().map(|e| e.label).collect();
+    labels.sort();
+    assert_eq!(
+        labels,
+        [Some(0), Some(0), Some(1), Some(1), Some(2), Some(2)]
+    );
+    // The digests of rows without one were recorded beside the manifest on first download.
+    let ledger = std::fs::read_to_string(p.path().join("dl/manifest.csv.digests.tsv")).unwrap();
+    assert!(ledger.starts_with("url\tsize\tdigest\n"), "{ledger}");
+    assert!(
+        ledger.lines().skip(1).all(|l| l.contains("\tblake3:")),
+        "{ledger}"
+    );
 }
 
 #[test]

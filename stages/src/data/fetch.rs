@@ -1,13 +1,20 @@
 //! Stage kind `fetch`: downloads a seeded, optionally stratified subset of the files a manifest lists.
 //!
 //! The manifest is CSV with a header and the columns `url` (`http://`, `https://` or `file://`),
-//! `digest` (`blake3:<hex>`, bare 64-digit hex meaning blake3, or `sha256:<hex>`), `size` (bytes) and
-//! optionally `name` (the local file name; otherwise the last segment of the url) and any other columns,
+//! `digest` (`blake3:<hex>`, bare 64-digit hex meaning blake3, or `sha256:<hex>`; may be empty), `size`
+//! (bytes) and optionally `name` (the local file name; otherwise the last segment of the url) and any other columns,
 //! e.g. a label to stratify on. Downloads run concurrently; partial transfers live in the task's state
 //! directory and resume with HTTP Range requests when the task runs again or retries. Transient failures
 //! (5xx, 408, 429, connection errors, timeouts, a body cut short) are retried with exponential backoff;
 //! a 4xx status or a digest or size mismatch fails at once. Every file is verified (size and digest)
 //! before any of them is moved into the outputs, so a failed task leaves no partial output.
+//!
+//! A row with an empty digest is trusted on first use: its BLAKE3 digest is recorded in the ledger
+//! beside the manifest ([`ledger`]) when first downloaded and checked on every later download (after
+//! `pipe gc`, or by another pipeline naming the same url); a changed file is an error naming it and
+//! both digests. `chosen.csv` holds every chosen file's digest (the recorded one where the manifest has none).
+
+pub mod ledger;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -170,8 +177,8 @@ pub struct Entry {
     pub line: usize,
     /// Source.
     pub url: String,
-    /// Expected digest.
-    pub digest: Digest,
+    /// Expected digest; `None` when the manifest gives none (see [`ledger`]).
+    pub digest: Option<Digest>,
     /// Expected size in bytes.
     pub size: u64,
     /// Local file name (safe).
@@ -242,7 +249,10 @@ impl Manifest {
             {
                 bail!("{}: '{url}' is not an http(s):// or file:// url", at("url"));
             }
-            let digest: Digest = field(digest_c).parse().with_context(|| at("digest"))?;
+            let digest = match field(digest_c) {
+                d if d.is_empty() => None,
+                d => Some(d.parse::<Digest>().with_context(|| at("digest"))?),
+            };
             let size: u64 = field(size_c).parse().with_context(|| {
                 format!("{}: '{}' is not a byte count", at("size"), field(size_c))
             })?;
@@ -373,6 +383,26 @@ fn describe(e: &reqwest::Error) -> String {
     s
 }
 
+/// What a downloaded file is checked against.
+#[derive(Debug, Clone)]
+enum Expected {
+    /// The manifest's digest.
+    Manifest(Digest),
+    /// The digest recorded in the ledger at this path on an earlier download.
+    Recorded(Digest, PathBuf),
+    /// Nothing yet: the file's BLAKE3 digest will be recorded.
+    FirstUse,
+}
+
+impl Expected {
+    fn digest(&self) -> Option<&Digest> {
+        match self {
+            Self::Manifest(d) | Self::Recorded(d, _) => Some(d),
+            Self::FirstUse => None,
+        }
+    }
+}
+
 /// Shared by every transfer of one task.
 struct Downloader {
     client: reqwest::Client,
@@ -383,13 +413,14 @@ struct Downloader {
 }
 
 impl Downloader {
-    /// Downloads `e` into the partial directory, retrying transient failures; returns the verified file.
-    async fn fetch(&self, e: &Entry) -> Result<PathBuf> {
+    /// Downloads `e` into the partial directory, retrying transient failures; returns the verified file
+    /// and its digest.
+    async fn fetch(&self, e: &Entry, expected: &Expected) -> Result<(PathBuf, Digest)> {
         let part = self.partial.join(format!("{}.part", e.name));
         let mut attempt = 0;
         loop {
-            match self.attempt(e, &part).await {
-                Ok(()) => return Ok(part),
+            match self.attempt(e, expected, &part).await {
+                Ok(digest) => return Ok((part, digest)),
                 Err(f) if f.transient && attempt < self.retries => {
                     let wait = self.backoff * 2u32.saturating_pow(attempt);
                     eprintln!(
@@ -421,8 +452,13 @@ impl Downloader {
         }
     }
 
-    /// One attempt: resume from what `part` holds, then verify size and digest.
-    async fn attempt(&self, e: &Entry, part: &Path) -> std::result::Result<(), Failure> {
+    /// One attempt: resume from what `part` holds, then verify size and digest; returns the digest.
+    async fn attempt(
+        &self,
+        e: &Entry,
+        expected: &Expected,
+        part: &Path,
+    ) -> std::result::Result<Digest, Failure> {
         let io = |what: &str, err: std::io::Error| {
             Failure::permanent(format!("{what} {}: {err}", part.display()))
         };
@@ -454,20 +490,29 @@ impl Downloader {
                 e.size
             )));
         }
-        let got = e
-            .digest
+        let algorithm = expected
+            .digest()
+            .cloned()
+            .unwrap_or(Digest::Blake3([0; 32]));
+        let got = algorithm
             .of_file(part)
             .await
             .map_err(|err| io("cannot read", err))?;
-        if got != e.digest {
-            // A corrupt file must not be resumed from.
-            let _ = tokio::fs::remove_file(part).await;
-            return Err(Failure::permanent(format!(
-                "digest mismatch: expected {}, got {got}",
-                e.digest
-            )));
-        }
-        Ok(())
+        let mismatch = match expected {
+            Expected::Manifest(d) if *d != got => {
+                format!("digest mismatch: expected {d}, got {got}")
+            }
+            Expected::Recorded(d, ledger) if *d != got => format!(
+                "'{}' changed since its first download: {} recorded {d}, the file now has {got}; \
+                 if the new content is intended, delete its line from that file",
+                e.name,
+                ledger.display()
+            ),
+            _ => return Ok(got),
+        };
+        // A corrupt file must not be resumed from.
+        let _ = tokio::fs::remove_file(part).await;
+        Err(Failure::permanent(mismatch))
     }
 
     async fn open_part(part: &Path, offset: u64) -> std::result::Result<tokio::fs::File, Failure> {
@@ -589,12 +634,43 @@ impl Downloader {
     }
 }
 
+/// How the files of one `fetch` task were verified.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Verified {
+    /// Files checked against the manifest's digest.
+    pub by_manifest: usize,
+    /// Files checked against a digest recorded on an earlier download.
+    pub by_record: usize,
+    /// Files whose digest was recorded now (first download of a row without a digest).
+    pub recorded: usize,
+}
+
+impl Verified {
+    /// Files downloaded in all.
+    pub fn total(&self) -> usize {
+        self.by_manifest + self.by_record + self.recorded
+    }
+}
+
 /// Downloads the chosen rows into `state_dir`, then moves them into `files` and writes `manifest_out`.
-pub fn fetch(params: &FetchParams, ctx: &TaskContext) -> Result<usize> {
+pub fn fetch(params: &FetchParams, ctx: &TaskContext) -> Result<Verified> {
     params.validate()?;
-    let manifest = Manifest::read(ctx.input("manifest")?)?;
+    let manifest_path = ctx.input("manifest")?;
+    let manifest = Manifest::read(manifest_path)?;
     let seed = params.seed.unwrap_or(ctx.seed);
     let chosen = choose(&manifest, params.n, params.stratify_by.as_deref(), seed)?;
+    let mut ledger = ledger::Ledger::read(&ledger::Ledger::beside(manifest_path))?;
+    let expected: Vec<Expected> = chosen
+        .iter()
+        .map(|&i| {
+            let e = &manifest.entries[i];
+            match (&e.digest, ledger.get(&e.url)) {
+                (Some(d), _) => Expected::Manifest(d.clone()),
+                (None, Some(d)) => Expected::Recorded(d.clone(), ledger.path.clone()),
+                (None, None) => Expected::FirstUse,
+            }
+        })
+        .collect();
     let partial = ctx.state_dir.join("partial");
     std::fs::create_dir_all(&partial)
         .with_context(|| format!("cannot create {}", partial.display()))?;
@@ -617,21 +693,23 @@ pub fn fetch(params: &FetchParams, ctx: &TaskContext) -> Result<usize> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let results: Vec<Result<PathBuf>> = runtime.block_on(async {
+    let results: Vec<Result<(PathBuf, Digest)>> = runtime.block_on(async {
         let gate = Arc::new(tokio::sync::Semaphore::new(params.concurrency));
         let mut tasks = tokio::task::JoinSet::new();
         for (slot, &i) in chosen.iter().enumerate() {
-            let (d, gate, entry) = (
+            let (d, gate, entry, expected) = (
                 downloader.clone(),
                 gate.clone(),
                 manifest.entries[i].clone(),
+                expected[slot].clone(),
             );
             tasks.spawn(async move {
                 let _permit = gate.acquire_owned().await;
-                (slot, d.fetch(&entry).await)
+                (slot, d.fetch(&entry, &expected).await)
             });
         }
-        let mut results: Vec<Option<Result<PathBuf>>> = (0..chosen.len()).map(|_| None).collect();
+        let mut results: Vec<Option<Result<(PathBuf, Digest)>>> =
+            (0..chosen.len()).map(|_| None).collect();
         let mut finished = 0;
         while let Some(joined) = tasks.join_next().await {
             let (slot, result) =
@@ -666,6 +744,40 @@ pub fn fetch(params: &FetchParams, ctx: &TaskContext) -> Result<usize> {
         );
     }
 
+    let results: Vec<(PathBuf, Digest)> = results.into_iter().collect::<Result<_>>()?;
+    let mut verified = Verified::default();
+    for ((&i, (_, digest)), expected) in chosen.iter().zip(&results).zip(&expected) {
+        let e = &manifest.entries[i];
+        match expected {
+            Expected::Manifest(_) => verified.by_manifest += 1,
+            Expected::Recorded(..) => {
+                verified.by_record += 1;
+                eprintln!(
+                    "fetch: {}: matches the digest recorded on first download, {digest}",
+                    e.name
+                );
+            }
+            Expected::FirstUse => {
+                verified.recorded += 1;
+                ledger.record(&e.url, e.size, digest.clone());
+                eprintln!(
+                    "fetch: {}: no digest in the manifest; recorded {digest} in {}",
+                    e.name,
+                    ledger.path.display()
+                );
+            }
+        }
+    }
+    if verified.recorded > 0 {
+        if let Err(err) = ledger.write() {
+            eprintln!(
+                "fetch: warning: {err:#}; {} file(s) without a manifest digest will not be checked \
+                 against this download's digest next time",
+                verified.recorded
+            );
+        }
+    }
+
     let files = ctx.output("files")?;
     std::fs::create_dir_all(files).with_context(|| format!("cannot create {}", files.display()))?;
     let files_name = files
@@ -678,9 +790,9 @@ pub fn fetch(params: &FetchParams, ctx: &TaskContext) -> Result<usize> {
     let mut header = manifest.header.clone();
     header.push("path".into());
     writer.write_record(&header)?;
-    for (&i, result) in chosen.iter().zip(results) {
+    let digest_c = manifest.header.iter().position(|h| h == "digest");
+    for (&i, (src, digest)) in chosen.iter().zip(results) {
         let e = &manifest.entries[i];
-        let src = result?;
         let dst = files.join(&e.name);
         if std::fs::rename(&src, &dst).is_err() {
             std::fs::copy(&src, &dst)
@@ -688,13 +800,16 @@ pub fn fetch(params: &FetchParams, ctx: &TaskContext) -> Result<usize> {
         }
         let mut row = e.fields.clone();
         row.resize(manifest.header.len(), String::new());
+        if let Some(c) = digest_c.filter(|_| e.digest.is_none()) {
+            row[c] = digest.to_string();
+        }
         row.push(format!("{files_name}/{}", e.name));
         writer.write_record(&row)?;
     }
     writer
         .flush()
         .with_context(|| format!("cannot write {}", out.display()))?;
-    Ok(chosen.len())
+    Ok(verified)
 }
 
 /// The `fetch` stage kind.
@@ -704,7 +819,7 @@ static INPUTS: &[InputPort] = &[InputPort {
     name: "manifest",
     required: true,
     many: false,
-    doc: "CSV: url, digest (blake3:<hex> or sha256:<hex>), size, optional name and label columns",
+    doc: "CSV: url, digest (blake3:<hex>, sha256:<hex> or empty), size, optional name and label columns",
 }];
 
 static OUTPUTS: &[OutputPort] = &[
@@ -716,7 +831,7 @@ static OUTPUTS: &[OutputPort] = &[
     OutputPort {
         name: "manifest",
         path: "chosen.csv",
-        doc: "the chosen manifest rows plus 'path' (relative to this file's directory)",
+        doc: "the chosen manifest rows, digests filled in, plus 'path' (relative to this file's directory)",
     },
 ];
 
@@ -742,8 +857,15 @@ impl StageKind for Fetch {
         true
     }
     fn compute(&self, params: FetchParams, ctx: &TaskContext) -> Result<()> {
-        let n = fetch(&params, ctx)?;
-        eprintln!("fetch: {n} files downloaded and verified");
+        let v = fetch(&params, ctx)?;
+        eprintln!(
+            "fetch: {} files downloaded and verified: {} by the manifest's digest, {} by the digest \
+             recorded on first download, {} recorded now",
+            v.total(),
+            v.by_manifest,
+            v.by_record,
+            v.recorded
+        );
         Ok(())
     }
 }

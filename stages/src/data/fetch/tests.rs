@@ -389,3 +389,86 @@ fn manifest_errors_name_line_and_column() {
     assert_eq!(safe_name("../etc/pass wd").as_deref(), Some("_etc_pass_wd"));
     assert_eq!(safe_name(".."), None);
 }
+
+#[test]
+fn missing_digests_are_recorded_on_first_download_and_checked_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (data(500, 1), data(700, 2));
+    let (src_a, src_b) = (dir.path().join("a.dat"), dir.path().join("b.dat"));
+    std::fs::write(&src_a, &a).unwrap();
+    std::fs::write(&src_b, &b).unwrap();
+    let manifest = format!(
+        "file://{},,{},,x\n{}",
+        src_a.display(),
+        a.len(),
+        row(&format!("file://{}", src_b.display()), &b, "", "y")
+    );
+    let run = |sub: &str| {
+        let work = dir.path().join(sub);
+        std::fs::create_dir_all(&work).unwrap();
+        let ctx = context(&work, &manifest, serde_json::json!({}));
+        let ledger = ledger::Ledger::beside(ctx.input("manifest").unwrap());
+        if sub != "first" {
+            std::fs::copy(dir.path().join("first/manifest.csv.digests.tsv"), &ledger).unwrap();
+        }
+        (fetch(&FetchParams::default(), &ctx), work, ledger)
+    };
+    let (v, work, ledger) = run("first");
+    let expect = Verified {
+        by_manifest: 1,
+        by_record: 0,
+        recorded: 1,
+    };
+    assert_eq!(v.unwrap(), expect);
+    let want = format!("blake3:{}", blake3::hash(&a).to_hex());
+    let text = std::fs::read_to_string(&ledger).unwrap();
+    assert_eq!(
+        text,
+        format!(
+            "url\tsize\tdigest\nfile://{}\t500\t{want}\n",
+            src_a.display()
+        )
+    );
+    let chosen = std::fs::read_to_string(work.join("out/chosen.csv")).unwrap();
+    assert!(chosen.contains(&format!(",{want},500,")), "{chosen}");
+
+    // A later download (after gc, or another task with the same manifest) checks the record.
+    let (v, _, _) = run("again");
+    let expect = Verified {
+        by_manifest: 1,
+        by_record: 1,
+        recorded: 0,
+    };
+    assert_eq!(v.unwrap(), expect);
+
+    // Same size, other bytes: a clear error naming the file and both digests, and no output.
+    let changed = data(500, 9);
+    std::fs::write(&src_a, &changed).unwrap();
+    let (v, work, ledger) = run("changed");
+    let err = format!("{:#}", v.unwrap_err());
+    let now = format!("blake3:{}", blake3::hash(&changed).to_hex());
+    assert!(
+        err.contains("'a.dat' changed since its first download")
+            && err.contains(&want)
+            && err.contains(&now)
+            && err.contains(&ledger.display().to_string()),
+        "{err}"
+    );
+    assert!(outputs_empty(&work));
+}
+
+#[test]
+fn a_bad_ledger_line_is_an_error_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.csv.digests.tsv");
+    std::fs::write(&path, "url\tsize\tdigest\nhttp://h/a\t12\n").unwrap();
+    let err = format!("{:#}", ledger::Ledger::read(&path).unwrap_err());
+    assert!(
+        err.contains("m.csv.digests.tsv: line 2") && err.contains("3 tab-separated fields"),
+        "{err}"
+    );
+    assert!(ledger::Ledger::read(&dir.path().join("none.tsv"))
+        .unwrap()
+        .get("http://h/a")
+        .is_none());
+}
