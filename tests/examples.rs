@@ -109,7 +109,8 @@ fn download_subset_example() {
     let set = format!("manifest={}", manifest.display());
     p.ok(&["run", &file, "--set", &set]);
     // n = 3 of 6 shards stratified by label: one shard (2 examples) per class.
-    let chosen = std::fs::read_to_string(p.path().join("results/download-subset/chosen")).unwrap();
+    let chosen =
+        std::fs::read_to_string(p.path().join("results/download-subset/chosen.csv")).unwrap();
     let mut labels: Vec<&str> = chosen
         .lines()
         .skip(1)
@@ -124,7 +125,7 @@ fn download_subset_example() {
             .all(|l| l.split(',').nth(1).unwrap().contains(':')),
         "every chosen row holds a digest: {chosen}"
     );
-    let examples = p.path().join("results/download-subset/examples");
+    let examples = p.path().join("results/download-subset/examples.parquet");
     let examples = pipe_stages::data::examples::ExamplesFile::open(&examples)
         .unwrap()
         .read_all()
