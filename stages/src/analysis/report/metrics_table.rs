@@ -62,9 +62,9 @@ pub fn comparison_table(study: &Study, arch: &str, metrics: &[String]) -> Table 
             cell(am, asd, arch_better),
             p.map(super::format_p).unwrap_or_default(),
             match p {
-                // Words, not the study's emoji: a browser without an emoji font shows those as boxes.
-                Some(p) if p < study.alpha => "yes".to_string(),
-                Some(_) => "no".to_string(),
+                // The study's marks, so the CSV tables are its files; the HTML page shows words.
+                Some(p) if p < study.alpha => SIGNIFICANT.to_string(),
+                Some(_) => NOT_SIGNIFICANT.to_string(),
                 None => String::new(),
             },
         ]);
@@ -75,6 +75,11 @@ pub fn comparison_table(study: &Study, arch: &str, metrics: &[String]) -> Table 
         rows,
     }
 }
+
+/// The study's mark of a p-value under alpha in its `< 0.05` column.
+pub const SIGNIFICANT: &str = "✅";
+/// The study's mark of a p-value at or over alpha.
+pub const NOT_SIGNIFICANT: &str = "❌";
 
 /// All tests of the shown archs and metrics against the baseline, as in the tests table: statistic,
 /// p-value, Holm-adjusted p-value, effect size and the bootstrap CI of the mean difference.

@@ -51,7 +51,7 @@ pub struct Params {
     /// Display names of archs (e.g. `inception_v3: Inception V3`).
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
-    /// Significance level of the yes/no mark.
+    /// Significance level of the ✅/❌ mark.
     #[serde(default = "default_alpha")]
     pub alpha: f64,
     /// sd of the tables: 0 population (the study's), 1 sample.
