@@ -490,3 +490,33 @@ stages:
         "600 paths in the list file, no oversized variable"
     );
 }
+
+/// The registry's domain commands are on `pipe`'s command line beside the engine's, each with its own
+/// help line, and `pipe kinds` lists the registered kinds.
+#[test]
+fn domain_commands_and_kinds_come_from_the_registry() {
+    let p = Project::new();
+    let help = p.ok(&["--help"]);
+    assert!(
+        help.starts_with("Declarative, content-hashed ML study pipelines"),
+        "{help}"
+    );
+    for line in [
+        "  models   List the model zoo: every architecture with its parameter count and forward GFLOPs",
+        "  inspect  Draw one example of an examples table as a PNG",
+        "  kinds    List the built-in stage kinds with their inputs and outputs",
+    ] {
+        assert!(help.contains(line), "{line:?} missing from\n{help}");
+    }
+    let kinds = p.ok(&["kinds"]);
+    for kind in [
+        "simulate (v",
+        "tensorize (v",
+        "train (v",
+        "call (v",
+        "evaluate (v",
+        "report (v",
+    ] {
+        assert!(kinds.contains(kind), "{kind} missing from\n{kinds}");
+    }
+}

@@ -23,7 +23,12 @@ Exit codes:
 
 /// Runs declarative, content-hashed ML study pipelines.
 #[derive(Debug, Parser)]
-#[command(name = "pipe", version, about, after_help = EXIT_CODES)]
+#[command(
+    name = "pipe",
+    version,
+    about = "Declarative, content-hashed ML study pipelines",
+    after_help = EXIT_CODES
+)]
 pub struct Cli {
     /// Cache directory (outputs, manifests, run records).
     #[arg(long, global = true, env = "PIPE_CACHE", default_value = "cache")]

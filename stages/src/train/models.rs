@@ -11,9 +11,10 @@ pub struct Models;
 
 impl DomainCommand for Models {
     fn command(&self) -> clap::Command {
-        ModelsArgs::augment_args(clap::Command::new("models").about(
+        // `about` after the arguments: clap would take the args struct's doc comment otherwise.
+        ModelsArgs::augment_args(clap::Command::new("models")).about(
             "List the model zoo: every architecture with its parameter count and forward GFLOPs",
-        ))
+        )
     }
 
     fn needs_torch(&self) -> bool {

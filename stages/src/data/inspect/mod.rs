@@ -33,9 +33,8 @@ struct InspectArgs {
 
 impl DomainCommand for Inspect {
     fn command(&self) -> clap::Command {
-        InspectArgs::augment_args(clap::Command::new("inspect").about(
-            "Draw one example of an examples table as a PNG: a panel per channel, with its id and label",
-        ))
+        // `about` after the arguments: clap would take the args struct's doc comment otherwise.
+        InspectArgs::augment_args(clap::Command::new("inspect")).about("Draw one example of an examples table as a PNG: a panel per channel, with its id and label")
     }
 
     fn run(&self, args: &clap::ArgMatches) -> Result<i32, CommandError> {
