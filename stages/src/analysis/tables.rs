@@ -141,7 +141,8 @@ fn epochs_schema() -> SchemaRef {
     Arc::new(Schema::new(fields))
 }
 
-fn write_batch(path: &Path, batch: RecordBatch) -> Result<()> {
+/// Writes one batch to `path` as Parquet with zstd, as every result table of pipe is written.
+pub(crate) fn write_batch(path: &Path, batch: RecordBatch) -> Result<()> {
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
         .build();
@@ -153,7 +154,11 @@ fn write_batch(path: &Path, batch: RecordBatch) -> Result<()> {
 }
 
 /// Reads every batch of `path`, after checking that its schema has the columns of `schema`.
-fn read_batches(path: &Path, schema: &SchemaRef, what: &str) -> Result<Vec<RecordBatch>> {
+pub(crate) fn read_batches(
+    path: &Path,
+    schema: &SchemaRef,
+    what: &str,
+) -> Result<Vec<RecordBatch>> {
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file)
         .with_context(|| format!("{} is not a Parquet file", path.display()))?;

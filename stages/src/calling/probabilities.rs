@@ -2,18 +2,14 @@
 //! Parquet (zstd) with columns `id`, `chrom`, `pos` (0-based), `alts` (the example's alt subset,
 //! comma-joined) and `p0`, `p1`, `p2` (hom-ref, het, hom-alt of that subset).
 
-use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use arrow::array::{Float64Array, Int64Array, RecordBatch, StringArray};
-use arrow::datatypes::{DataType, Field, Schema};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 
+use crate::analysis::tables::{read_batches, write_batch};
 use crate::data::examples::column;
 
 /// One example's probabilities.
@@ -31,7 +27,7 @@ pub struct ProbabilityRow {
     pub p: [f64; 3],
 }
 
-fn schema() -> Arc<Schema> {
+fn schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("id", DataType::Utf8, false),
         Field::new("chrom", DataType::Utf8, false),
@@ -61,25 +57,13 @@ pub fn write(path: &Path, rows: &[ProbabilityRow]) -> Result<()> {
             p(2),
         ],
     )?;
-    let props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::default()))
-        .build();
-    let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-    let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(props))?;
-    writer.write(&batch)?;
-    writer.close()?;
-    Ok(())
+    write_batch(path, batch)
 }
 
 /// Reads a probabilities table; the error names the file and the missing column.
 pub fn read(path: &Path) -> Result<Vec<ProbabilityRow>> {
-    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .with_context(|| format!("{} is not a Parquet file", path.display()))?
-        .build()?;
     let mut rows = Vec::new();
-    for batch in reader {
-        let batch = batch.with_context(|| format!("cannot read {}", path.display()))?;
+    for batch in read_batches(path, &schema(), "a probabilities table")? {
         let ctx = || format!("{}: not a probabilities table", path.display());
         let id: &StringArray = column(&batch, "id").with_context(ctx)?;
         let chrom: &StringArray = column(&batch, "chrom").with_context(ctx)?;
