@@ -62,16 +62,14 @@ pub fn explain(plan: &Plan, cache: &Cache, force: &HashSet<String>) -> Vec<TaskS
     } else {
         Index::new()
     };
+    let keys: Vec<&str> = plan.tasks.iter().map(|t| t.key.as_str()).collect();
+    let cached = cache.contains_each(&keys);
     plan.tasks
         .iter()
         .enumerate()
         .map(|(i, t)| {
             if !run[i] {
-                let state = if cache.contains(&t.key) {
-                    "cached"
-                } else {
-                    "not-needed"
-                };
+                let state = if cached[i] { "cached" } else { "not-needed" };
                 let reason = if state == "not-needed" {
                     "every task that reads it is cached".to_string()
                 } else {

@@ -79,6 +79,17 @@ impl Cache {
         self.entry_dir(key).join("manifest.json").is_file()
     }
 
+    /// [`Self::contains`] of each key, in order; a long list is checked on every core (each check
+    /// is one `stat`, and a no-op run of a large plan is mostly these).
+    pub fn contains_each(&self, keys: &[&str]) -> Vec<bool> {
+        use rayon::prelude::*;
+        if keys.len() >= 1024 {
+            keys.par_iter().map(|k| self.contains(k)).collect()
+        } else {
+            keys.iter().map(|k| self.contains(k)).collect()
+        }
+    }
+
     /// The manifest of entry `key`.
     pub fn manifest(&self, key: &str) -> Result<Manifest, PipeError> {
         Manifest::read(&self.entry_dir(key).join("manifest.json"))

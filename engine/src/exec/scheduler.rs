@@ -474,11 +474,13 @@ impl<'a> Run<'a> {
 
 /// Each task's status before the run: skipped until it runs, cached, or not needed.
 fn initial_results(plan: &Plan, cache: &Cache, to_run: &[bool]) -> Vec<TaskResult> {
+    let keys: Vec<&str> = plan.tasks.iter().map(|t| t.key.as_str()).collect();
+    let cached = cache.contains_each(&keys);
     (0..plan.tasks.len())
         .map(|i| {
             TaskResult::new(if to_run[i] {
                 TaskStatus::Skipped
-            } else if cache.contains(&plan.tasks[i].key) {
+            } else if cached[i] {
                 TaskStatus::Cached
             } else {
                 TaskStatus::NotNeeded

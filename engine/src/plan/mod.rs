@@ -4,16 +4,15 @@ mod dag;
 mod error;
 mod reference;
 
-use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
-use std::rc::Rc;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use indexmap::IndexMap;
 use petgraph::graph::{DiGraph, NodeIndex};
 use pipe_kind::Kind;
-use serde_json::{json, Value};
+use rayon::prelude::*;
+use serde_json::Value;
 
 use crate::exec::confine::Confine;
 use crate::key::{self, DigestMemo, FORMAT_VERSION};
@@ -208,7 +207,7 @@ struct Lookup<'a> {
     /// The stages their `when` switches off.
     disabled: Vec<&'a str>,
     /// (stage, axis) to the instances of each of the axis's values, filled on first use.
-    axis_index: RefCell<HashMap<(String, String), Rc<InstancesByValue>>>,
+    axis_index: Mutex<HashMap<(String, String), Arc<InstancesByValue>>>,
 }
 
 /// An axis's values and, for each, the instances that have it, in matrix order.
@@ -219,7 +218,8 @@ impl Lookup<'_> {
     fn with_axis(&self, stage: &str, candidates: &[usize], axis: &str, value: &str) -> Vec<usize> {
         let index = self
             .axis_index
-            .borrow_mut()
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
             .entry((stage.to_string(), axis.to_string()))
             .or_insert_with(|| {
                 let mut by_value = InstancesByValue::new();
@@ -228,7 +228,7 @@ impl Lookup<'_> {
                         by_value.entry(axis_value(v)).or_default().push(i);
                     }
                 }
-                Rc::new(by_value)
+                Arc::new(by_value)
             })
             .clone();
         index.get(value).cloned().unwrap_or_default()
@@ -302,32 +302,47 @@ fn expand_stages<'a>(
         instances,
         by_stage,
         disabled,
-        axis_index: RefCell::default(),
+        axis_index: Mutex::default(),
     })
 }
 
 /// Step 2: builds each instance's task (params, action, outputs, inputs), in instance order, so
 /// task indices equal instance indices.
 fn build_tasks(pipeline: &Pipeline, lookup: &Lookup, vars: &Vars) -> Result<Vec<Task>, PlanError> {
-    let mut tasks: Vec<Task> = Vec::with_capacity(lookup.instances.len());
-    for inst in &lookup.instances {
+    let build = |inst: &Instance| {
         let spec = &pipeline.stages[&inst.stage];
-        let vars = inst.vars(vars);
-        let mut task =
-            build_task(pipeline, spec, inst, &vars, lookup).map_err(|e| e.in_stage(&inst.stage))?;
-        // Most instances of a stage run the same argv (the axis values reach it through
-        // `${params.x}` at run time): share one copy.
-        if let (Some(prev), Action::Cmd(argv)) = (tasks.last(), &mut task.action) {
-            if let Action::Cmd(shared) = &prev.action {
-                if prev.stage == task.stage && shared == argv {
-                    *argv = shared.clone();
-                }
+        build_task(pipeline, spec, inst, &inst.vars(vars), lookup)
+            .map_err(|e| e.in_stage(&inst.stage))
+    };
+    // Each instance's task depends on nothing but the lookup: large plans build them on every core
+    // (the first error in instance order is the one reported).
+    let mut tasks: Vec<Task> = if lookup.instances.len() >= PARALLEL_FROM {
+        let built: Vec<Result<Task, PlanError>> = lookup.instances.par_iter().map(build).collect();
+        built.into_iter().collect::<Result<_, _>>()?
+    } else {
+        lookup
+            .instances
+            .iter()
+            .map(build)
+            .collect::<Result<_, _>>()?
+    };
+    // Most instances of a stage run the same argv (the axis values reach it through `${params.x}` at
+    // run time): share one copy.
+    for i in 1..tasks.len() {
+        let (before, rest) = tasks.split_at_mut(i);
+        let (prev, task) = (&before[i - 1], &mut rest[0]);
+        if let (Action::Cmd(shared), Action::Cmd(argv)) = (&prev.action, &mut task.action) {
+            if prev.stage == task.stage && shared == argv {
+                *argv = shared.clone();
             }
         }
-        tasks.push(task);
     }
     Ok(tasks)
 }
+
+/// Plans of at least this many instances build their tasks in parallel (below it, starting the
+/// threads costs more than they save).
+const PARALLEL_FROM: usize = 1024;
 
 /// Step 3: puts the tasks in a stable topological order and returns them with their graph, whose
 /// node weights are the new indices; an error describes a cycle.
@@ -341,7 +356,7 @@ fn order_tasks(tasks: Vec<Task>) -> Result<(Vec<Task>, DiGraph<usize, ()>), Plan
 /// upstream key is known first.
 fn compute_keys(tasks: &mut [Task], seed: u64, memo: &mut DigestMemo) -> Result<(), PlanError> {
     for i in 0..tasks.len() {
-        let components = key::canonical_json(&components(tasks, i, seed, memo)?);
+        let components = components(tasks, i, seed, memo)?;
         tasks[i].key = key::key_of_canonical(&components);
         tasks[i].components_json = components;
     }
@@ -1011,14 +1026,15 @@ fn upstream_tasks(task: &Task) -> BTreeSet<usize> {
         .collect()
 }
 
-/// What a task's key is computed from: format, kind and version (or argv and outputs), params, seed,
-/// and for each input the upstream key and output name, or the file's content digest.
+/// What task `i`'s key is computed from, in canonical JSON (keys sorted, compact): kind, version or
+/// argv and outputs, params, seed, input digests (upstream keys and file digests), format. Written
+/// directly rather than through a `serde_json::Value`: the params are canonical JSON already.
 fn components(
     tasks: &[Task],
     i: usize,
     seed: u64,
     memo: &mut DigestMemo,
-) -> Result<Value, PlanError> {
+) -> Result<String, PlanError> {
     let t = &tasks[i];
     let mut inputs = BTreeMap::new();
     for (port, sources) in &t.inputs {
@@ -1033,23 +1049,40 @@ fn components(
                 ),
             });
         }
-        inputs.insert(port.clone(), digests);
+        inputs.insert(port.as_str(), digests);
     }
-    let mut c = json!({
-        "format": FORMAT_VERSION,
-        "kind": t.kind_name(),
-        "params": t.params(),
-        "seed": seed,
-        "inputs": inputs,
-    });
-    match &t.action {
-        Action::Kind(k) => c["version"] = json!(k.version()),
-        Action::Cmd(argv) => {
-            c["cmd"] = json!(argv.as_slice());
-            c["outputs"] = json!(t.outputs);
-        }
+    let mut out = Vec::with_capacity(128 + t.params_json.len());
+    out.push(b'{');
+    if let Action::Cmd(argv) = &t.action {
+        out.extend_from_slice(b"\"cmd\":");
+        key::write_compact(argv.as_slice(), &mut out);
+        out.push(b',');
     }
-    Ok(c)
+    out.extend_from_slice(b"\"format\":");
+    key::write_compact(&FORMAT_VERSION, &mut out);
+    out.extend_from_slice(b",\"inputs\":");
+    key::write_compact(&inputs, &mut out);
+    out.extend_from_slice(b",\"kind\":");
+    key::write_compact(t.kind_name(), &mut out);
+    if let Action::Cmd(_) = &t.action {
+        let outputs: BTreeMap<&str, &str> = t
+            .outputs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        out.extend_from_slice(b",\"outputs\":");
+        key::write_compact(&outputs, &mut out);
+    }
+    out.extend_from_slice(b",\"params\":");
+    out.extend_from_slice(t.params_json.as_bytes());
+    out.extend_from_slice(b",\"seed\":");
+    key::write_compact(&seed, &mut out);
+    if let Action::Kind(k) = &t.action {
+        out.extend_from_slice(b",\"version\":");
+        key::write_compact(&k.version(), &mut out);
+    }
+    out.push(b'}');
+    Ok(String::from_utf8(out).expect("serde_json writes UTF-8"))
 }
 
 /// Each task's priority: the number of tasks on the longest path from it to a sink, itself

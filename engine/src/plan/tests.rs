@@ -222,3 +222,40 @@ fn errors_name_the_file_and_keep_their_exit_codes() {
     let start = format!("{}: stage 'a': cannot read ", path.display());
     assert!(e.message.starts_with(&start), "{}", e.message);
 }
+
+/// Keys name cached entries: a change of their encoding would re-run every user's cached tasks, so
+/// it must come with a `FORMAT_VERSION` bump. These are the keys the encoding gave when it was last
+/// changed on purpose.
+#[test]
+fn keys_and_their_components_are_stable() {
+    let p = plan_text(STUDY, &PlanOptions::default()).unwrap();
+    let data = &p.tasks[p.find("data").unwrap()];
+    let expected = serde_json::json!({
+        "cmd": ["cp", "${inputs.src}", "${outputs.out}"],
+        "format": FORMAT_VERSION,
+        "inputs": { "src": [format!("file:{}", blake3::hash(b"data").to_hex())] },
+        "kind": "cmd",
+        "outputs": { "out": "data.txt" },
+        "params": {},
+        "seed": 0,
+    });
+    assert_eq!(data.components_json, key::canonical_json(&expected));
+    let keys: Vec<(&str, &str)> = p
+        .tasks
+        .iter()
+        .map(|t| (t.id.as_str(), &t.key[..16]))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            ("data", "ac248601b12d2b85"),
+            ("train[arch=a,fold=0]", "50196a8b57fe2ccb"),
+            ("train[arch=a,fold=1]", "badea453f80bf992"),
+            ("train[arch=a,fold=2]", "3989fbfad57768df"),
+            ("train[arch=b,fold=0]", "25f5c706a28be723"),
+            ("train[arch=b,fold=1]", "fb0f59fbece3ba39"),
+            ("train[arch=b,fold=2]", "ea37f63ce538b4d0"),
+            ("agg", "384bd73863ac84c2"),
+        ]
+    );
+}

@@ -121,8 +121,11 @@ pub fn write_run(dir: &Path, run_id: &str, rows: &[RecordRow]) -> Result<(), Pip
     let path = dir.join(format!("{run_id}.parquet"));
     let tmp = dir.join(format!(".{run_id}.parquet.tmp"));
     let file = File::create(&tmp).map_err(|e| io_error("cannot write", &tmp, e))?;
+    // Task ids and keys are unique within a run: a dictionary would only cost time.
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_column_dictionary_enabled("task".into(), false)
+        .set_column_dictionary_enabled("key".into(), false)
         .build();
     let write = || -> Result<(), parquet::errors::ParquetError> {
         let mut w = ArrowWriter::try_new(file, batch.schema(), Some(props))?;

@@ -110,6 +110,9 @@ impl Vars {
 
     /// [`Self::substitute_str`] with a `budget` of references shared by the nested expansions.
     fn expand(&self, text: &str, budget: &mut usize) -> Result<Value, String> {
+        if !text.contains("${") {
+            return Ok(Value::String(text.to_string()));
+        }
         let mut s = text.to_string();
         // Runtime references are parked behind a marker so the loop does not see them.
         const PARK: &str = "\u{0}pipe-runtime\u{0}";
