@@ -44,10 +44,11 @@ class Timing:
     the command or its largest child), or `limit` (and tasks `done`) when a run hit its limit; `note`
     marks a no-op timed on a state this script completed."""
 
-    def __init__(self, times=(), limit=None, done=None, note="", cpu=(), rss=()):
+    def __init__(self, times=(), limit=None, done=None, note="", cpu=(), rss=(), lines=None):
         self.times = list(times)
         self.cpu = list(cpu)
         self.rss = list(rss)
+        self.lines = lines  # lines the command printed (pipe's no-op run), when counted
         self.limit = limit
         self.done = done
         self.note = note
@@ -188,6 +189,12 @@ def load(path):
         return None
 
 
+def output_lines(argv, cwd):
+    """How many lines a run prints (stdout and stderr, not on a terminal)."""
+    out = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    return len((out.stdout + out.stderr).splitlines())
+
+
 def measure_shape(shape, all_tools, work, dvc):
     """Cold, no-op and status timings of every tool on one shape. A (shape, tool) already measured in
     this work folder (its TOOL.json) is not measured again: delete the folder to start over."""
@@ -217,6 +224,8 @@ def measure_shape(shape, all_tools, work, dvc):
               flush=True)
         if finished:
             noop = repeat(tool.noop, directory, log, repeat_limit)
+            if tool.name == "pipe":
+                noop.lines = output_lines(tool.noop, directory)
         elif tool.name == "snakemake":
             complete_snakemake_state(shape, directory)
             noop = repeat(tool.noop, directory, log, repeat_limit)
@@ -350,6 +359,12 @@ def render(shapes, results, bare, plan_rows, env):
     lines.append("")
     for note in sorted(notes):
         lines.append(f"¹ {note}, so its no-op run is timed on the complete state.")
+    printed = [(shape, results[shape]["pipe"]["noop"].lines) for shape in shapes
+               if results[shape]["pipe"]["noop"].lines is not None]
+    if printed:
+        lines.append("pipe's no-op run, not on a terminal, prints "
+                     + ", ".join(f"{n} lines at {gen.task_count(shape):,} tasks" for shape, n in printed)
+                     + " (`-v` lists every cached task).")
     lines.append("A no-op is not timed (—) where the cold run did not finish (DVC); status is then timed on "
                  "the state the cold run left (without its dvc.lock where the stopped run left that file half "
                  "written and `dvc status` refused it).")

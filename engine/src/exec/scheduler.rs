@@ -250,10 +250,12 @@ impl<'a> Run<'a> {
     fn pick(&mut self) -> Vec<(usize, Grant)> {
         let mut picked = Vec::new();
         for &(_, i) in &self.ready {
+            // Every task needs a CPU slot: with none free, nothing more fits (and the rest of a long
+            // ready list is not scanned at every event).
+            if self.slots.cpus == 0 {
+                break;
+            }
             if self.slurm.is_some() {
-                if self.slots.cpus == 0 {
-                    break;
-                }
                 self.slots.cpus -= 1;
                 picked.push((i, Grant::Run(1, Vec::new())));
                 continue;
