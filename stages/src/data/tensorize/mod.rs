@@ -748,7 +748,17 @@ fn target_regions(
     let mut intervals = Vec::new();
     if let Some(list) = &settings.regions {
         for (contig, s, e) in list {
-            intervals.push((contig.clone(), *s, (*e).min(contig_len(contig)?)));
+            // A region that runs past the contig's end is cut at it (as DeepVariant does); one that
+            // starts past it names nothing to scan.
+            let len = contig_len(contig)?;
+            if *s >= len {
+                bail!(
+                    "params.regions: '{contig}:{}-{e}' starts past the end of contig '{contig}' ({len} bp in the reads {}); give a region inside it",
+                    s + 1,
+                    path.display()
+                );
+            }
+            intervals.push((contig.clone(), *s, (*e).min(len)));
         }
     } else if let Some(confident) = confident {
         for (contig, s, e) in confident.iter() {
@@ -897,6 +907,17 @@ mod tests {
     use super::*;
     use crate::data::examples::ExamplesFile;
     use pipe_kind::Kind as _;
+
+    #[test]
+    fn the_sample_is_the_read_groups_sm_else_the_bams_file_stem() {
+        let with_rg: sam::Header = "@HD\tVN:1.6\n@SQ\tSN:chr1\tLN:3000\n@RG\tID:a\tSM:NA12878\n"
+            .parse()
+            .unwrap();
+        let without: sam::Header = "@HD\tVN:1.6\n@SQ\tSN:chr1\tLN:3000\n".parse().unwrap();
+        let bam = Path::new("/data/HG002.chr20.bam");
+        assert_eq!(sample_name(&with_rg, bam), "NA12878");
+        assert_eq!(sample_name(&without, bam), "HG002.chr20");
+    }
 
     fn shared_data() -> Option<PathBuf> {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/na12878-chr20");

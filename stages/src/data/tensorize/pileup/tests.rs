@@ -407,3 +407,19 @@ fn more_than_95_reads_are_downsampled_in_deepvariants_order_and_sorted_by_start(
         .collect();
     assert_eq!(got, want);
 }
+
+#[test]
+fn a_cigar_that_does_not_match_the_sequence_is_an_error_naming_the_read() {
+    let bad = build(Spec {
+        name: "r10",
+        cigar: &[(Kind::Match, 40)],
+        seq: ref_bases(480, 50),
+        ..Spec::default()
+    });
+    let error = AlignedRead::decode(&bad, 5).unwrap_err().to_string();
+    assert!(
+        error.contains("read 'r10'")
+            && error.contains("CIGAR covers 40 read bases but the sequence has 50"),
+        "{error}"
+    );
+}
