@@ -1,6 +1,6 @@
 //! `pipelines/na12878.yaml` end to end on the real NA12878 reads in `../shared/data`: a model trained on
-//! the rest of the 100 kb calls chr20:10,000,000-10,010,000, and the comparison puts pipe's accuracy
-//! beside DeepVariant's own calls of the window, both scored against the GIAB truth.
+//! simulated reads calls chr20:10,000,000-10,010,000, and the comparison puts pipe's accuracy beside
+//! DeepVariant's own calls of the window, both scored against the GIAB truth.
 
 mod common;
 
