@@ -321,6 +321,65 @@ fn counts_on_hand_built_calls_are_those_known_by_construction() {
     }
 }
 
+#[test]
+fn regions_count_as_if_the_inputs_were_cut_to_them() {
+    let reference = reference();
+    let fx = fixture(&reference);
+    let p = Project::new();
+    write_inputs(&p, &reference, &fx.truth);
+    p.write("mixed.vcf", &vcf("chr20", "NA12878", &fx.mixed));
+    // The same comparison by hand: the query cut to the first 1,200 bases (1-based positions), the
+    // confident regions (chr20:101-2400) cut to chr20:101-1200.
+    let cut: Vec<Rec> = fx.mixed.iter().filter(|r| r.pos <= 1200).cloned().collect();
+    p.write("cut.vcf", &vcf("chr20", "NA12878", &cut));
+    p.write("cut.bed", "chr20\t100\t1200\n");
+    let mut text = pipeline(&[
+        ("targeted", "mixed.vcf", "regions: [chr20:1-1200]"),
+        ("whole", "mixed.vcf", ""),
+    ]);
+    text = text.replace(
+        "stages:\n",
+        "stages:\n  cut:\n    kind: evaluate\n    inputs:\n      truth: { file: truth.vcf.gz }\n      \
+         confident: { file: cut.bed }\n      reference: { file: ref.fa }\n      \
+         query: { file: cut.vcf }\n",
+    );
+    text += "  cut: cut.summary\n";
+    p.write("eval.yaml", &text);
+    p.ok(&["run", "eval.yaml"]);
+    let results = p.path().join("results/eval");
+    let (targeted, cut, whole) = (
+        read_summary(&results.join("targeted.csv")),
+        read_summary(&results.join("cut.csv")),
+        read_summary(&results.join("whole.csv")),
+    );
+    for t in ["SNP", "INDEL", "ALL"] {
+        for f in ["ALL", "PASS"] {
+            assert_eq!(counts(&targeted, t, f), counts(&cut, t, f), "{t} {f}");
+        }
+    }
+    let (inside, everywhere) = (
+        counts(&targeted, "ALL", "ALL"),
+        counts(&whole, "ALL", "ALL"),
+    );
+    assert!(
+        inside[0] > 0 && inside[0] < everywhere[0],
+        "{inside:?} {everywhere:?}"
+    );
+    // The two calls outside the confident regions (UNK) lie outside the regions too: left out.
+    assert_eq!((inside[6], everywhere[6]), (0, 2));
+
+    let err = failure(&p, "mixed.vcf", "regions: [chr20:x-y]");
+    assert!(
+        err.contains("params.regions: 'chr20:x-y' is not a region"),
+        "{err}"
+    );
+    let err = failure(&p, "mixed.vcf", "regions: [chr21:1-100]");
+    assert!(
+        err.contains("params.regions has records on contig 'chr21'"),
+        "{err}"
+    );
+}
+
 /// Runs a one-stage pipeline on `query` with `params`; returns the failing run's stderr.
 fn failure(p: &Project, query: &str, params: &str) -> String {
     p.write("fail.yaml", &pipeline(&[("check", query, params)]));

@@ -8,7 +8,8 @@
 //! - [`calling`]: from classifier to caller: the `call` kind's declaration and its postprocessing
 //!   (genotype likelihoods per site, the VCF); its batched inference is in pipe-torch.
 //! - [`analysis`]: results into conclusions: `import_results`, `aggregate`, `significance`, `report`,
-//!   `evaluate` (a query VCF against a truth VCF, as hap.py does), and the result tables they share.
+//!   `evaluate` (a query VCF against a truth VCF, as hap.py does), `compare_evaluations` (several
+//!   evaluations side by side), and the result tables they share.
 //!
 //! Every kind implements [`pipe_kind::StageKind`].
 
@@ -35,6 +36,7 @@ pub fn registry() -> Registry {
             &analysis::significance::Significance,
             &analysis::report::Report,
             &analysis::evaluate::Evaluate,
+            &analysis::compare_evaluations::CompareEvaluations,
             &train::Train,
             &train::model_specs::ModelSpecs,
             &calling::Call,

@@ -71,7 +71,15 @@ pub fn run(ctx: &TaskContext, build: &ModelBuilder) -> Result<()> {
         data.shape.width,
         data.shape.channels.len()
     );
+    let started = Instant::now();
     let probs = infer(ctx, &*model.1, &data, &input, &p, device)?;
+    let seconds = started.elapsed().as_secs_f64();
+    eprintln!(
+        "call: inference of {} examples in {seconds:.3} s ({:.1} examples/s; batches of {}, {threads} threads)",
+        data.ids.len(),
+        data.ids.len() as f64 / seconds,
+        p.batch_size
+    );
     let rows: Vec<ProbabilityRow> = examples
         .rows
         .iter()

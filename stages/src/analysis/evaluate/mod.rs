@@ -8,8 +8,11 @@
 //! query calls inside are TP or FP (FP.gt when the allele matched with the wrong genotype, which also
 //! leaves the truth variant FN), calls outside are UNK. GT 0/0 and ./. are not calls. Filter `ALL`
 //! compares every call whatever its FILTER, `PASS` only calls with FILTER PASS (or `.`); truth records
-//! that are not PASS are left out. Counts are per record (per SNP of a split MNP). The tables are
-//! written by [`output`].
+//! that are not PASS are left out. Counts are per record (per SNP of a split MNP). With `regions`
+//! (hap.py's `--target-regions`, vcfeval's `--bed-regions`) only records overlapping them are
+//! compared: the confident regions are cut to them and query calls outside are left out, not UNK, so
+//! callers that called different extents are scored on the same ground. The tables are written by
+//! [`output`].
 
 pub mod contigs;
 pub mod counts;
@@ -26,6 +29,7 @@ use rayon::prelude::*;
 use serde::Deserialize;
 
 use crate::data::tensorize::labeler::Regions;
+use crate::data::tensorize::parse_region;
 use crate::data::tensorize::pileup::reference::Reference;
 use counts::{classify, Outcomes, QueryOutcome, Status, Tally, TruthOutcome};
 use normalize::{normalize, Unit};
@@ -46,6 +50,29 @@ pub struct Params {
     /// at most 100 of them).
     #[serde(default)]
     pub qual_thresholds: Option<Vec<f64>>,
+    /// Compare only inside these regions (`chr20:10000001-10010000`, 1-based inclusive, or a whole
+    /// contig `chr20`; default: everywhere).
+    #[serde(default)]
+    pub regions: Option<Vec<String>>,
+}
+
+impl Params {
+    /// The `regions` parameter as regions, when given.
+    fn target_regions(&self) -> Result<Option<Regions>> {
+        let Some(list) = &self.regions else {
+            return Ok(None);
+        };
+        if list.is_empty() {
+            bail!(
+                "params.regions: give at least one region, or leave it out to compare everywhere"
+            );
+        }
+        let intervals = list
+            .iter()
+            .map(|r| parse_region(r))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Some(Regions::from_intervals(intervals)))
+    }
 }
 
 impl StageParams for Params {
@@ -58,7 +85,7 @@ impl StageParams for Params {
                 bail!("params.qual_thresholds: {bad} is not a finite number");
             }
         }
-        Ok(())
+        self.target_regions().map(|_| ())
     }
 }
 
@@ -215,7 +242,20 @@ pub fn evaluate(
     let (truth, query) = (truth?, query?);
     let confident = Regions::read_bed(&inputs.confident)?;
     let strata = read_strata(&inputs.strata)?;
+    let target = params.target_regions()?;
     check_contigs(inputs, &reference, &truth, &query, &confident, &strata)?;
+    if let Some(target) = &target {
+        contigs::check(
+            "params.regions",
+            target.contigs(),
+            &format!("reference {}", inputs.reference.display()),
+            &|c: &str| reference.length(c).is_some(),
+        )?;
+    }
+    let confident = match &target {
+        Some(target) => confident.intersect(target),
+        None => confident,
+    };
 
     let mut names: Vec<&str> = truth.contig_names().collect();
     names.extend(query.contig_names().filter(|c| truth.of(c).is_empty()));
@@ -233,6 +273,7 @@ pub fn evaluate(
                 name: contig,
                 bases: &bases,
                 confident: &confident,
+                target: target.as_ref(),
                 strata: &strata,
                 truth_what: &format!("truth VCF {}", inputs.truth.display()),
                 query_what: &format!("query VCF {}", inputs.query.display()),
@@ -374,6 +415,8 @@ struct Contig<'a> {
     name: &'a str,
     bases: &'a [u8],
     confident: &'a Regions,
+    /// When given, records that do not overlap these are left out.
+    target: Option<&'a Regions>,
     strata: &'a [Stratum],
     truth_what: &'a str,
     query_what: &'a str,
@@ -414,6 +457,9 @@ impl Contig<'_> {
                 continue;
             }
             let (s, e) = call.span();
+            if self.target.is_some_and(|t| !t.overlaps(self.name, s, e)) {
+                continue;
+            }
             let inside = self.confident.overlaps(self.name, s, e);
             let strata: Box<[u16]> = (0..self.strata.len())
                 .filter(|&k| self.strata[k].regions.overlaps(self.name, s, e))

@@ -119,6 +119,30 @@ impl Regions {
     pub fn is_empty(&self) -> bool {
         self.by_contig.is_empty()
     }
+
+    /// The parts of these regions that `other` also covers.
+    pub fn intersect(&self, other: &Regions) -> Regions {
+        let mut by_contig = BTreeMap::new();
+        for (contig, a) in &self.by_contig {
+            let b = other.intervals(contig);
+            let (mut i, mut j, mut both) = (0, 0, Vec::new());
+            while i < a.len() && j < b.len() {
+                let (s, e) = (a[i].0.max(b[j].0), a[i].1.min(b[j].1));
+                if s < e {
+                    both.push((s, e));
+                }
+                if a[i].1 < b[j].1 {
+                    i += 1;
+                } else {
+                    j += 1;
+                }
+            }
+            if !both.is_empty() {
+                by_contig.insert(contig.clone(), both);
+            }
+        }
+        Regions { by_contig }
+    }
 }
 
 /// One truth record.
@@ -327,6 +351,19 @@ mod tests {
             alts: alts.iter().map(|a| a.to_string()).collect(),
             genotype: gt.to_vec(),
         }
+    }
+
+    #[test]
+    fn intersection_keeps_what_both_cover() {
+        let r = |v: &[(&str, i64, i64)]| {
+            Regions::from_intervals(v.iter().map(|&(c, s, e)| (c.to_string(), s, e)))
+        };
+        let a = r(&[("c1", 0, 10), ("c1", 20, 30), ("c2", 0, 5)]);
+        let b = r(&[("c1", 5, 25), ("c1", 28, 40), ("c3", 0, 5)]);
+        let both = a.intersect(&b);
+        assert_eq!(both, r(&[("c1", 5, 10), ("c1", 20, 25), ("c1", 28, 30)]));
+        assert_eq!(both, b.intersect(&a));
+        assert!(a.intersect(&Regions::default()).is_empty());
     }
 
     #[test]

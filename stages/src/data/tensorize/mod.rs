@@ -217,7 +217,7 @@ impl Params {
 
 /// `chr20:10000001-10010000` (1-based inclusive) → (contig, 0-based start, end); a bare contig name
 /// gives `(contig, 0, i64::MAX)`, clipped to the contig later.
-fn parse_region(text: &str) -> Result<(String, i64, i64)> {
+pub(crate) fn parse_region(text: &str) -> Result<(String, i64, i64)> {
     let region: Region = text.parse().map_err(|e| {
         anyhow!("params.regions: '{text}' is not a region like chr20:10000000-10010000 ({e})")
     })?;
