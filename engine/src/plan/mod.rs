@@ -314,17 +314,31 @@ fn build_tasks(pipeline: &Pipeline, lookup: &Lookup, vars: &Vars) -> Result<Vec<
         build_task(pipeline, spec, inst, &inst.vars(vars), lookup)
             .map_err(|e| e.in_stage(&inst.stage))
     };
-    // Each instance's task depends on nothing but the lookup: large plans build them on every core
-    // (the first error in instance order is the one reported).
-    let mut tasks: Vec<Task> = if lookup.instances.len() >= PARALLEL_FROM {
-        let built: Vec<Result<Task, PlanError>> = lookup.instances.par_iter().map(build).collect();
-        built.into_iter().collect::<Result<_, _>>()?
-    } else {
+    // Each instance's task depends on nothing but the lookup: large plans build them on every core.
+    // Which error a parallel build meets first is chance, so after one the instances are built again
+    // in order and the first error in the file is the one reported.
+    let sequential = || {
         lookup
             .instances
             .iter()
             .map(build)
-            .collect::<Result<_, _>>()?
+            .collect::<Result<Vec<Task>, _>>()
+    };
+    let mut tasks = if lookup.instances.len() >= PARALLEL_FROM {
+        // Built in place (a collected `Result` would gather pieces and copy them: twice the memory).
+        let mut built: Vec<Option<Task>> = Vec::new();
+        lookup
+            .instances
+            .par_iter()
+            .map(|inst| build(inst).ok())
+            .collect_into_vec(&mut built);
+        if built.iter().any(Option::is_none) {
+            sequential()?
+        } else {
+            built.into_iter().flatten().collect()
+        }
+    } else {
+        sequential()?
     };
     // Most instances of a stage run the same argv (the axis values reach it through `${params.x}` at
     // run time): share one copy.
