@@ -223,7 +223,9 @@ fn append(frame: &mut Frame, more: Frame) -> Result<()> {
     Ok(())
 }
 
-/// One row per (arch, fold) of the labelled summaries with the [`CALLING_METRICS`] of `filter`.
+/// One row per (arch, fold) of the labelled summaries with the [`CALLING_METRICS`] of `filter`. A
+/// model that makes no call of a type has hap.py's NaN precision and F1 there; the final table scores
+/// it 0 on both (it found none of the type's variants), so it can be tested and ranked.
 pub fn final_table(summaries: &Frame, filter: &str) -> Result<Frame> {
     let (arch, fold) = (summaries.strings("arch")?, summaries.ints("fold")?);
     let (types, filters) = (summaries.strings("Type")?, summaries.strings("Filter")?);
@@ -246,7 +248,7 @@ pub fn final_table(summaries: &Frame, filter: &str) -> Result<Frame> {
                 .find(|&i| {
                     arch[i] == *a && fold[i] == *f && types[i] == vtype && filters[i] == filter
                 })
-                .map(|i| values[i])
+                .map(|i| if values[i].is_nan() { 0.0 } else { values[i] })
                 .with_context(|| {
                     format!("arch '{a}' fold {f}: no {vtype} row with filter {filter}")
                 })
@@ -360,6 +362,16 @@ mod tests {
         assert_eq!(finals.ints("fold").unwrap(), [0, 1, 0, 1]);
         assert_eq!(finals.floats("snp_f1").unwrap(), [0.9, 0.8, 0.99, 0.97]);
         assert_eq!(finals.floats("indel_recall").unwrap(), [0.5, 0.7, 0.6, 0.4]);
+        let mut no_calls = all.clone();
+        if let Values::Float(f1) = &mut no_calls.columns.last_mut().unwrap().1 {
+            f1[1] = f64::NAN;
+        }
+        let scored = final_table(&no_calls, "PASS").unwrap();
+        assert_eq!(
+            scored.floats("indel_f1").unwrap()[0],
+            0.0,
+            "no calls score 0"
+        );
         let md = markdown(&finals, 0).unwrap();
         assert!(md.starts_with("| metric | b | a |"), "{md}");
         assert!(
