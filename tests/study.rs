@@ -1,6 +1,6 @@
 //! The real `pipelines/study.yaml`, scaled down with `--set` so it runs in a test: it runs to the report
-//! with every panel, a second run runs nothing, and a changed learning rate re-runs exactly that
-//! architecture's train tasks and what reads them.
+//! with every panel (the variant-calling panel included), a second run runs nothing, and a changed
+//! learning rate re-runs exactly that architecture's train, call and evaluate tasks and what reads them.
 
 mod common;
 
@@ -10,6 +10,8 @@ use common::{study_pipeline, torch_worker_built, Project};
 const SMALL: &[&str] = &[
     "--set",
     "genome_bp=60000",
+    "--set",
+    "heldout_bp=40000",
     "--set",
     "epochs=1",
     "--set",
@@ -89,11 +91,61 @@ fn study_runs_to_the_report_then_reruns_exactly_what_changed() {
     let summary = std::fs::read_to_string(results.join("summary.md")).unwrap();
     assert!(summary.contains("efficientnet_b0"), "{summary}");
 
+    // The variant-calling panel: every model's calls on the held-out genome, scored, tested, drawn.
+    assert!(
+        report.contains("Variant calls on the held-out genome") && report.contains("TRUTH.TOTAL"),
+        "no variant-calling panel in report.html"
+    );
+    for panel in ["pr_curves", "f1_scatter"] {
+        assert!(
+            figures.contains(&format!("{panel}.svg")),
+            "{panel} missing: {figures:?}"
+        );
+    }
+    for table in [
+        "classification_vs_calling_f1.csv",
+        "regnety_002_calls.csv",
+        "convnext_atto_calls.csv",
+    ] {
+        assert!(
+            tables.contains(&table.to_string()),
+            "{table} missing: {tables:?}"
+        );
+    }
+    let calls = std::fs::read_to_string(results.join("tables/convnext_atto_calls.csv")).unwrap();
+    let snp = calls
+        .lines()
+        .find(|l| l.starts_with("SNP,"))
+        .unwrap_or_default();
+    let truth_total: f64 = snp.split(',').nth(1).unwrap_or_default().parse().unwrap();
+    assert!(
+        truth_total > 10.0,
+        "the held-out genome has SNPs to call:\n{calls}"
+    );
+    let calling = std::fs::read_to_string(results.join("calling_summary.md")).unwrap();
+    assert!(
+        calling.contains("| snp_f1 |") && calling.contains("convnext_atto"),
+        "{calling}"
+    );
+    let tests = std::fs::read_to_string(results.join("calling_tests.csv")).unwrap();
+    assert!(
+        tests.contains("snp_f1,convnext_atto,regnety_002,wilcoxon"),
+        "{tests}"
+    );
+
     p.ok(&args(&["run", "study.yaml"], &[]));
     assert!(p.ran_in_last_run().is_empty(), "a second run runs nothing");
 
     let change = ["--set", "lr.convnext_atto=5.0e-4"];
     let expected = [
+        "call[arch=convnext_atto,fold=0]",
+        "call[arch=convnext_atto,fold=1]",
+        "call[arch=convnext_atto,fold=2]",
+        "calling",
+        "calling_stats",
+        "evaluate[arch=convnext_atto,fold=0]",
+        "evaluate[arch=convnext_atto,fold=1]",
+        "evaluate[arch=convnext_atto,fold=2]",
         "metrics",
         "report",
         "stats",

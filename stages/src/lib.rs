@@ -33,6 +33,7 @@ pub fn registry() -> Registry {
             &data::sources::FromPngs,
             &analysis::import_results::ImportResults,
             &analysis::aggregate::Aggregate,
+            &analysis::aggregate_calls::AggregateCalls,
             &analysis::significance::Significance,
             &analysis::report::Report,
             &analysis::evaluate::Evaluate,

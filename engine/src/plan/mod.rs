@@ -628,11 +628,14 @@ fn task_id(inst: &Instance) -> String {
 }
 
 /// The stage's params with the instance's variables substituted and its axis values merged in
-/// (a param of the same name wins).
+/// (a param of the same name wins) unless the stage sets `axis_params: false`.
 fn task_params(spec: &StageSpec, inst: &Instance, vars: &Vars) -> Result<Value, PlanError> {
     let raw_params =
         to_json(&serde_yaml::Value::Mapping(spec.params.clone())).map_err(value_in("params"))?;
     let mut params = vars.substitute(&raw_params).map_err(value_in("params"))?;
+    if spec.axis_params == Some(false) {
+        return Ok(params);
+    }
     if let Value::Object(map) = &mut params {
         for (axis, value) in &inst.axes {
             map.entry(axis.clone()).or_insert_with(|| value.clone());

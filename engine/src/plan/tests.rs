@@ -44,6 +44,21 @@ fn matrix_expands_and_fans_in() {
 }
 
 #[test]
+fn axes_pick_the_matching_instance_and_can_stay_out_of_the_params() {
+    let text = format!(
+        "{STUDY}  eval:\n    cmd: [cat]\n    matrix: {{ arch: \"${{archs}}\", fold: \"range(${{folds}})\" }}\n    \
+         axis_params: false\n    params: {{ t: 1 }}\n    \
+         inputs: {{ m: \"train[arch=${{arch}},fold=${{fold}}].metrics\" }}\n    outputs: {{ o: o }}\n"
+    );
+    let p = plan_text(&text, &PlanOptions::default()).unwrap();
+    let eval = &p.tasks[p.find("eval[arch=b,fold=1]").unwrap()];
+    assert_eq!(eval.params(), serde_json::json!({ "t": 1 }));
+    let upstream = p.dependencies(p.find("eval[arch=b,fold=1]").unwrap());
+    assert_eq!(upstream.len(), 1);
+    assert_eq!(p.tasks[upstream[0]].id, "train[arch=b,fold=1]");
+}
+
+#[test]
 fn changing_one_lr_changes_exactly_that_arch_and_downstream() {
     let a = plan_text(STUDY, &PlanOptions::default()).unwrap();
     let opts = PlanOptions {

@@ -69,7 +69,7 @@ pub struct StageSpec {
     pub kind: Option<String>,
     /// External command: argv, run without a shell.
     pub cmd: Option<Vec<Value>>,
-    /// Parameters (matrix values are merged in).
+    /// Parameters (matrix values are merged in, unless `axis_params` is false).
     #[serde(default)]
     pub params: serde_yaml::Mapping,
     /// Input name to a reference (`stage.output`, `stage[*].output`, `stage[a=x].output`), a list of
@@ -82,6 +82,10 @@ pub struct StageSpec {
     /// Axis name to values (a list, `"${var}"`, or `"range(n)"`).
     #[serde(default)]
     pub matrix: IndexMap<String, Value>,
+    /// Whether the matrix's axis values join the params (default: true); false when the axes only
+    /// pick the inputs (`inputs: { model: "train[arch=${arch}].model" }`) of a kind without such params.
+    #[serde(default)]
+    pub axis_params: Option<bool>,
     /// What each task needs.
     #[serde(default)]
     pub resources: Resources,

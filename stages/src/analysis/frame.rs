@@ -6,7 +6,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use arrow::array::{Array, ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow::array::{
+    Array, ArrayRef, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray,
+};
 use arrow::datatypes::{DataType, Field, Schema};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
@@ -141,7 +143,8 @@ impl Frame {
         Ok(())
     }
 
-    /// Reads a Parquet table written by [`Frame::write_parquet`] (utf8, int64 and float64 columns).
+    /// Reads a Parquet table written by [`Frame::write_parquet`] (utf8, int64 and float64 columns;
+    /// int32 columns, such as the epochs table's `fold`, are widened to integers).
     pub fn read_parquet(path: &Path) -> Result<Self> {
         let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
         let builder = ParquetRecordBatchReaderBuilder::try_new(file)
@@ -151,10 +154,10 @@ impl Frame {
         for field in builder.schema().fields() {
             let empty = match field.data_type() {
                 DataType::Utf8 => Values::Str(Vec::new()),
-                DataType::Int64 => Values::Int(Vec::new()),
+                DataType::Int64 | DataType::Int32 => Values::Int(Vec::new()),
                 DataType::Float64 => Values::Float(Vec::new()),
                 other => bail!(
-                    "{}: column '{}' has type {other}, expected utf8, int64 or float64",
+                    "{}: column '{}' has type {other}, expected utf8, int32, int64 or float64",
                     path.display(),
                     field.name()
                 ),
@@ -173,12 +176,17 @@ impl Frame {
                             .iter()
                             .map(|s| s.unwrap_or_default().to_string()),
                     ),
-                    Values::Int(v) => v.extend(
-                        any.downcast_ref::<Int64Array>()
-                            .context("int64 column")?
-                            .iter()
-                            .map(Option::unwrap_or_default),
-                    ),
+                    Values::Int(v) => match any.downcast_ref::<Int32Array>() {
+                        Some(narrow) => {
+                            v.extend(narrow.iter().map(|x| i64::from(x.unwrap_or_default())))
+                        }
+                        None => v.extend(
+                            any.downcast_ref::<Int64Array>()
+                                .context("int64 column")?
+                                .iter()
+                                .map(Option::unwrap_or_default),
+                        ),
+                    },
                     Values::Float(v) => v.extend(
                         any.downcast_ref::<Float64Array>()
                             .context("float64 column")?
@@ -216,6 +224,17 @@ mod tests {
         let back = Frame::read_parquet(&dir.path().join("e.parquet")).unwrap();
         assert_eq!(back.rows(), 0);
         assert!(back.strings("metric").unwrap().is_empty());
+        let epochs = dir.path().join("epochs.parquet");
+        let row = crate::analysis::tables::EpochRow::from_values(
+            "a".into(),
+            2,
+            0,
+            "validation".into(),
+            [0.5; 10],
+        );
+        crate::analysis::tables::write_epochs(&epochs, &[row]).unwrap();
+        let back = Frame::read_parquet(&epochs).unwrap();
+        assert_eq!(back.ints("fold").unwrap(), [2], "int32 folds are widened");
         f.write_csv(&dir.path().join("t.csv")).unwrap();
         let text = std::fs::read_to_string(dir.path().join("t.csv")).unwrap();
         assert_eq!(text, "arch,n,p\na,6,0.03125\nb,6,\n");

@@ -1,6 +1,8 @@
-//! From training results to the study's conclusions: import, aggregate, test, report.
+//! From training results to the study's conclusions: import, aggregate (classification and
+//! variant-calling results), evaluate calls, test, report.
 
 pub mod aggregate;
+pub mod aggregate_calls;
 pub mod compare_evaluations;
 pub mod evaluate;
 pub mod frame;

@@ -5,15 +5,21 @@
 //! comparison with the p-value, (c) metrics tables against the baseline, (d) specifications,
 //! (e) confusion matrices summed over folds, (f) one-vs-rest ROC curves, (g) the critical-difference
 //! diagram when three or more archs are compared; `<metric>_overview` puts (a) and (b) side by side.
+//! With the calls' evaluations (`call_counts`, from `aggregate_calls`), the variant-calling panel:
+//! (h) a hap.py-style table per arch, (i) precision/recall curves per type, (j) classification F1
+//! beside variant-calling F1 per arch, as a table and a scatter plot.
 //! Same inputs give byte-identical files.
 
+pub mod calling;
 pub mod cd;
 pub mod comparison;
 pub mod confusion;
+pub mod f1_scatter;
 pub mod html;
 pub mod metrics_table;
 pub mod overview;
 pub mod plot;
+pub mod pr_curves;
 pub mod predictions;
 pub mod progression;
 pub mod roc;
@@ -28,7 +34,7 @@ use serde::Deserialize;
 use crate::analysis::frame::Frame;
 use crate::analysis::significance::paired::Paired;
 use crate::analysis::significance::TESTS;
-use crate::analysis::tables::{read_epochs, read_predictions, EpochRow};
+use crate::analysis::tables::{read_epochs, read_predictions, EpochRow, EPOCH_FLOATS};
 use html::Section;
 use pipe_kind::{InputPort, OutputPort, StageKind, StageParams, TaskContext};
 
@@ -66,6 +72,13 @@ pub struct Params {
     /// Title of report.html.
     #[serde(default = "default_title")]
     pub title: String,
+    /// Filter of the variant-calling panel's tables (`PASS` or `ALL`).
+    #[serde(default = "default_call_filter")]
+    pub call_filter: String,
+}
+
+fn default_call_filter() -> String {
+    "PASS".into()
 }
 
 fn default_metrics() -> Vec<String> {
@@ -96,7 +109,13 @@ impl StageParams for Params {
         if !(self.alpha > 0.0 && self.alpha < 1.0) {
             bail!("params.alpha: {} is not in (0, 1)", self.alpha);
         }
-        crate::analysis::significance::paired::check_metrics(&self.metrics)?;
+        crate::analysis::significance::paired::check_metrics(&self.metrics, &EPOCH_FLOATS)?;
+        if !["PASS", "ALL"].contains(&self.call_filter.as_str()) {
+            bail!(
+                "params.call_filter: '{}' is not PASS or ALL",
+                self.call_filter
+            );
+        }
         Ok(())
     }
 }
@@ -159,7 +178,12 @@ impl Study {
 
     /// p-value of the chosen test of `arch` against the baseline on `metric`, if the tests table has it.
     pub fn p_value(&self, metric: &str, arch: &str) -> Option<f64> {
-        let t = &self.tests;
+        self.p_value_in(&self.tests, metric, arch)
+    }
+
+    /// p-value of the chosen test of `arch` against the baseline on `metric` in the tests table `t`
+    /// (e.g. the variant-calling metrics' own), if it has it.
+    pub fn p_value_in(&self, t: &Frame, metric: &str, arch: &str) -> Option<f64> {
         let (m, a, b, test, p) = (
             t.strings("metric").ok()?,
             t.strings("arch").ok()?,
@@ -209,6 +233,25 @@ static INPUTS: &[InputPort] = &[
         many: false,
         doc: "CSV or Parquet: arch and one column per specification (params, gflops, ...)",
     },
+    InputPort {
+        name: "call_counts",
+        required: false,
+        many: false,
+        doc:
+            "evaluations of every model's calls (aggregate_calls.counts): the variant-calling panel",
+    },
+    InputPort {
+        name: "call_curves",
+        required: false,
+        many: false,
+        doc: "their precision/recall curves (aggregate_calls.curves)",
+    },
+    InputPort {
+        name: "call_tests",
+        required: false,
+        many: false,
+        doc: "tests of the variant-calling metrics (significance of aggregate_calls.final)",
+    },
 ];
 
 static OUTPUTS: &[OutputPort] = &[
@@ -225,7 +268,8 @@ static OUTPUTS: &[OutputPort] = &[
     OutputPort {
         name: "tables",
         path: "tables",
-        doc: "metrics tables (one CSV per arch vs baseline) and the specifications table",
+        doc: "metrics tables (one CSV per arch vs baseline), the specifications table and the \
+              variant-calling tables",
     },
 ];
 
@@ -254,6 +298,9 @@ impl StageKind for Report {
             tests: ctx.input("tests")?,
             predictions: ctx.optional_input("predictions")?,
             specs: ctx.optional_input("specs")?,
+            call_counts: ctx.optional_input("call_counts")?,
+            call_curves: ctx.optional_input("call_curves")?,
+            call_tests: ctx.optional_input("call_tests")?,
         };
         let outputs = Outputs {
             html: ctx.output("report")?,
@@ -278,6 +325,12 @@ pub struct Inputs<'a> {
     pub predictions: Option<&'a Path>,
     /// Specifications file, if any.
     pub specs: Option<&'a Path>,
+    /// Evaluations of the calls (aggregate_calls' counts), if any.
+    pub call_counts: Option<&'a Path>,
+    /// Their precision/recall curves, if any.
+    pub call_curves: Option<&'a Path>,
+    /// Tests of the variant-calling metrics, if any.
+    pub call_tests: Option<&'a Path>,
 }
 
 /// Output paths of a report.
@@ -446,7 +499,54 @@ pub fn build(
         sections.push(Section::Heading("Model specifications".into()));
         sections.push(Section::Table(table));
     }
+    if let Some(counts) = inputs.call_counts {
+        sections.extend(calling_panel(&study, params, inputs, counts, outputs)?);
+    }
     std::fs::write(outputs.html, html::page(&params.title, &sections))?;
     progress(total, total, "report written".into());
     Ok(())
+}
+
+/// The variant-calling panel: a hap.py-style table per arch, the precision/recall curves, and
+/// classification F1 beside variant-calling F1; writes its tables and figures.
+fn calling_panel(
+    study: &Study,
+    params: &Params,
+    inputs: &Inputs,
+    counts: &Path,
+    outputs: &Outputs,
+) -> Result<Vec<Section>> {
+    let calls = calling::Calls::load(study, counts, inputs.call_curves, &params.call_filter)?;
+    let call_tests = inputs.call_tests.map(Frame::read_parquet).transpose()?;
+    let mut sections = vec![Section::Heading(
+        "Variant calls on the held-out genome".into(),
+    )];
+    let write = |table: &metrics_table::Table| {
+        std::fs::write(
+            outputs.tables.join(format!("{}.csv", table.name)),
+            table.to_csv()?,
+        )
+        .with_context(|| format!("cannot write {}.csv", table.name))
+    };
+    let f1 = calling::f1_table(study, &calls, call_tests.as_ref());
+    write(&f1)?;
+    sections.push(Section::Table(f1));
+    sections.push(Section::Figure(plot::render(
+        &f1_scatter::F1Scatter::new(study, &calls),
+        outputs.figures,
+        "f1_scatter",
+    )?));
+    if let Some(fig) = pr_curves::PrCurves::new(study, &calls) {
+        sections.push(Section::Figure(plot::render(
+            &fig,
+            outputs.figures,
+            "pr_curves",
+        )?));
+    }
+    for arch in &study.archs {
+        let table = calling::happy_table(study, &calls, arch);
+        write(&table)?;
+        sections.push(Section::Table(table));
+    }
+    Ok(sections)
 }

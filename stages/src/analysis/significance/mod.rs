@@ -25,7 +25,6 @@ use anyhow::{bail, Result};
 use serde::Deserialize;
 
 use crate::analysis::frame::{Frame, Values};
-use crate::analysis::tables::read_epochs;
 use paired::Paired;
 use pipe_kind::{InputPort, OutputPort, StageKind, StageParams, TaskContext};
 
@@ -68,7 +67,7 @@ impl Default for BootstrapParams {
 pub struct Params {
     /// The architecture every other one is compared with.
     pub baseline: String,
-    /// Metrics to test (columns of the final table).
+    /// Metrics to test (columns of the final table: aggregate's, or aggregate_calls' `snp_f1`, ...).
     #[serde(default = "default_metrics")]
     pub metrics: Vec<String>,
     /// Significance level (CIs are 1 - alpha; Nemenyi CD at alpha).
@@ -95,7 +94,7 @@ impl StageParams for Params {
         if !(self.alpha > 0.0 && self.alpha < 1.0) {
             bail!("params.alpha: {} is not in (0, 1)", self.alpha);
         }
-        crate::analysis::significance::paired::check_metrics(&self.metrics)?;
+        paired::check_metrics(&self.metrics, &paired::known_metrics())?;
         if let Some(r) = self.test_train_ratio {
             if !(r > 0.0 && r.is_finite()) {
                 bail!("params.test_train_ratio: {r} must be a positive number");
@@ -112,7 +111,7 @@ static INPUTS: &[InputPort] = &[InputPort {
     name: "table",
     required: true,
     many: false,
-    doc: "final table (aggregate.final): one row per (arch, fold)",
+    doc: "final table (aggregate.final or aggregate_calls.final): one row per (arch, fold)",
 }];
 
 static OUTPUTS: &[OutputPort] = &[
@@ -158,12 +157,12 @@ impl StageKind for Significance {
     }
     fn compute(&self, params: Params, ctx: &TaskContext) -> Result<()> {
         let path = ctx.input("table")?;
-        let rows = read_epochs(path)?;
+        let table = Frame::read_parquet(path)?;
         let seed = params.bootstrap.seed.unwrap_or(ctx.seed);
         let mut tests = TestRows::default();
         let mut friedman_rows = FriedmanRows::default();
         for (i, metric) in params.metrics.iter().enumerate() {
-            let paired = Paired::from_rows(&rows, metric, path)?;
+            let paired = Paired::from_frame(&table, metric, path)?;
             if !paired.values.contains_key(&params.baseline) {
                 bail!(
                     "{}: baseline arch '{}' is not in the table (archs: {}); set params.baseline \

@@ -3,25 +3,32 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
+use crate::analysis::aggregate_calls::CALLING_METRICS;
+use crate::analysis::frame::{Frame, Values};
 use crate::analysis::tables::{EpochRow, EPOCH_FLOATS};
 
-/// Whether `name` is a metric column of the final table.
-pub fn is_metric(name: &str) -> bool {
-    EPOCH_FLOATS.contains(&name)
+/// The metric columns a final table can have: the epochs table's (aggregate's final table) and the
+/// variant-calling metrics (aggregate_calls' final table).
+pub fn known_metrics() -> Vec<&'static str> {
+    EPOCH_FLOATS
+        .iter()
+        .chain(&CALLING_METRICS)
+        .copied()
+        .collect()
 }
 
-/// Checks a `metrics` parameter at plan time: every name is a metric column.
-pub fn check_metrics(metrics: &[String]) -> anyhow::Result<()> {
+/// Checks a `metrics` parameter at plan time: every name is one of `known`.
+pub fn check_metrics(metrics: &[String], known: &[&str]) -> anyhow::Result<()> {
     if metrics.is_empty() {
         bail!("params.metrics: list at least one metric");
     }
     for m in metrics {
-        if !is_metric(m) {
+        if !known.contains(&m.as_str()) {
             bail!(
                 "params.metrics: '{m}' is not a metric (one of {})",
-                EPOCH_FLOATS.join(", ")
+                known.join(", ")
             );
         }
     }
@@ -41,38 +48,73 @@ pub struct Paired {
 
 impl Paired {
     /// Pairs the values of `metric` in the final-table rows read from `source`.
+    pub fn from_rows(rows: &[EpochRow], metric: &str, source: &Path) -> Result<Self> {
+        let values = rows
+            .iter()
+            .map(|r| (r.arch.as_str(), r.fold, r.metric(metric)));
+        Self::from_values(values, metric, source, &EPOCH_FLOATS)
+    }
+
+    /// Pairs the values of `metric` in a final table read as a frame from `source`: columns `arch`,
+    /// `fold` and the metric (aggregate's or aggregate_calls' final table).
+    pub fn from_frame(table: &Frame, metric: &str, source: &Path) -> Result<Self> {
+        let file = source.display();
+        let arch = table
+            .strings("arch")
+            .with_context(|| format!("{file}: not a final table"))?;
+        let fold = table
+            .ints("fold")
+            .with_context(|| format!("{file}: not a final table"))?;
+        let column = table.floats(metric).ok();
+        let folds = fold
+            .iter()
+            .map(|&f| i32::try_from(f).with_context(|| format!("{file}: fold {f} is out of range")))
+            .collect::<Result<Vec<i32>>>()?;
+        let known: Vec<&str> = table
+            .columns
+            .iter()
+            .filter(|(_, v)| matches!(v, Values::Float(_)))
+            .map(|(n, _)| n.as_str())
+            .collect();
+        let values = (0..table.rows()).map(|i| (arch[i].as_str(), folds[i], column.map(|c| c[i])));
+        Self::from_values(values, metric, source, &known)
+    }
+
+    /// Pairs `(arch, fold, value of metric)` triples read from `source`, whose metric columns are
+    /// `known`.
     ///
     /// Errors name the file and say what to fix: an unknown metric, a repeated (arch, fold), a missing
     /// value, folds that are not the same for every architecture (listing which are missing), fewer than
     /// two folds.
-    pub fn from_rows(rows: &[EpochRow], metric: &str, source: &Path) -> Result<Self> {
+    fn from_values<'a>(
+        values: impl ExactSizeIterator<Item = (&'a str, i32, Option<f64>)>,
+        metric: &str,
+        source: &Path,
+        known: &[&str],
+    ) -> Result<Self> {
         let file = source.display();
-        if rows.is_empty() {
+        if values.len() == 0 {
             bail!("{file}: the table has no rows");
         }
         let mut by_arch: BTreeMap<String, BTreeMap<i32, f64>> = BTreeMap::new();
-        for row in rows {
-            let Some(value) = row.metric(metric) else {
+        for (arch, fold, value) in values {
+            let Some(value) = value else {
                 bail!(
                     "{file}: metric '{metric}' is not a column of the table (known: {})",
-                    EPOCH_FLOATS.join(", ")
+                    known.join(", ")
                 );
             };
             if value.is_nan() {
                 bail!(
-                    "{file}: {metric} of arch '{}' fold {} is missing (NaN); leave the metric out of \
-                     `metrics`",
-                    row.arch,
-                    row.fold
+                    "{file}: {metric} of arch '{arch}' fold {fold} is missing (NaN); leave the \
+                     metric out of `metrics`"
                 );
             }
-            let folds = by_arch.entry(row.arch.clone()).or_default();
-            if folds.insert(row.fold, value).is_some() {
+            let folds = by_arch.entry(arch.to_string()).or_default();
+            if folds.insert(fold, value).is_some() {
                 bail!(
-                    "{file}: arch '{}' has more than one row for fold {}; a final table has one row \
-                     per (arch, fold)",
-                    row.arch,
-                    row.fold
+                    "{file}: arch '{arch}' has more than one row for fold {fold}; a final table \
+                     has one row per (arch, fold)"
                 );
             }
         }
@@ -170,5 +212,29 @@ mod tests {
         assert_eq!(p.folds, vec![0, 1]);
         let d = p.differences("b", "a");
         assert!((d[0] + 0.1).abs() < 1e-12 && (d[1] - 0.1).abs() < 1e-12);
+    }
+
+    #[test]
+    fn pairs_a_frame_with_any_metric_column() {
+        let mut f = Frame::default();
+        f.push(
+            "arch",
+            Values::Str(["a", "a", "b", "b"].map(String::from).to_vec()),
+        );
+        f.push("fold", Values::Int(vec![0, 1, 1, 0]));
+        f.push("snp_f1", Values::Float(vec![0.9, 0.8, 0.95, 0.97]));
+        let p = Paired::from_frame(&f, "snp_f1", Path::new("calls.parquet")).unwrap();
+        assert_eq!(p.values["b"], [0.97, 0.95]);
+        let err = Paired::from_frame(&f, "indel_f1", Path::new("calls.parquet"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(
+                "calls.parquet: metric 'indel_f1' is not a column of the table (known: snp_f1)"
+            ),
+            "{err}"
+        );
+        assert!(check_metrics(&["indel_f1".into()], &known_metrics()).is_ok());
+        assert!(check_metrics(&["indel_f1".into()], &EPOCH_FLOATS).is_err());
     }
 }

@@ -53,6 +53,9 @@ pub struct SimulateParams {
     pub systematic_error_rate: f64,
     /// Sample name (read group `SM` and VCF sample column).
     pub sample: String,
+    /// Seed of this data set; the pipeline seed when absent (a second, independent genome in the
+    /// same pipeline, e.g. the study's held-out genome, sets its own).
+    pub seed: Option<u64>,
 }
 
 impl Default for SimulateParams {
@@ -72,6 +75,7 @@ impl Default for SimulateParams {
             error_rate: 0.002,
             systematic_error_rate: 0.001,
             sample: "SIM".into(),
+            seed: None,
         }
     }
 }
@@ -193,7 +197,7 @@ fn rng(seed: u64, stream: u64) -> ChaCha8Rng {
 /// Generates the data set into `ctx`'s outputs.
 pub fn simulate(p: &SimulateParams, ctx: &TaskContext) -> Result<Summary> {
     p.validate()?;
-    let seed = ctx.seed;
+    let seed = p.seed.unwrap_or(ctx.seed);
     let spec = GenomeSpec {
         genome_bp: p.genome_bp,
         contigs: p.contigs,

@@ -83,6 +83,18 @@ fn same_seed_gives_same_bytes_and_other_seed_differs() {
             "{f} ignores the seed"
         );
     }
+    // params.seed overrides the pipeline seed: pipeline seed 5 with seed 6 is the seed-6 data set.
+    let d = tempfile::tempdir().unwrap();
+    let mut own_seed = small();
+    own_seed["seed"] = 6.into();
+    Simulate.run(&context(d.path(), own_seed, 5)).unwrap();
+    for f in ["reads.bam", "truth.vcf.gz"] {
+        assert_eq!(
+            std::fs::read(c.path().join(f)).unwrap(),
+            std::fs::read(d.path().join(f)).unwrap(),
+            "{f}: params.seed is not the data set's seed"
+        );
+    }
 }
 
 #[test]
