@@ -385,7 +385,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let one = write(dir.path(), "one.parquet", &summary(0.9, 0.5));
         let runs = vec![("a".to_string(), 0), ("a".to_string(), 1)];
-        let err = labelled(&runs, &[one.clone()], "summaries").unwrap_err();
+        let err = labelled(&runs, std::slice::from_ref(&one), "summaries").unwrap_err();
         assert!(
             err.to_string().contains("1 tables for 2 training runs"),
             "{err}"

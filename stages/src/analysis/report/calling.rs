@@ -64,7 +64,7 @@ pub struct Calls {
     /// SNP and INDEL rows of every (arch, fold).
     pub rows: Vec<CallRow>,
     /// Per (arch, fold, type): the precision/recall curve under filter ALL, by ascending QUAL.
-    pub curves: Vec<((String, i64, String), Vec<CurvePoint>)>,
+    pub curves: Vec<Curve>,
 }
 
 impl Calls {
@@ -134,11 +134,11 @@ impl Calls {
     }
 }
 
+/// One precision/recall curve: (arch, fold, variant type) and its points by QUAL threshold.
+pub type Curve = ((String, i64, String), Vec<CurvePoint>);
+
 /// The precision/recall curves (filter ALL) of the shown archs, from `aggregate_calls`' curves table.
-fn read_curves(
-    study: &Study,
-    path: &Path,
-) -> Result<Vec<((String, i64, String), Vec<CurvePoint>)>> {
+fn read_curves(study: &Study, path: &Path) -> Result<Vec<Curve>> {
     let table = Frame::read_parquet(path)?;
     if table.rows() == 0 {
         return Ok(Vec::new());
@@ -155,13 +155,14 @@ fn read_curves(
     let qual = table.floats("QUAL").with_context(ctx)?;
     let recall = table.floats("METRIC.Recall").with_context(ctx)?;
     let precision = table.floats("METRIC.Precision").with_context(ctx)?;
-    let mut curves: Vec<((String, i64, String), Vec<CurvePoint>)> = Vec::new();
+    let mut curves: Vec<Curve> = Vec::new();
     for i in 0..table.rows() {
-        if filters[i] != "ALL"
-            || !CALL_TYPES.contains(&types[i].as_str())
-            || !study.archs.contains(&arch[i])
-            || !(recall[i].is_finite() && precision[i].is_finite())
-        {
+        let shown = filters[i] == "ALL"
+            && CALL_TYPES.contains(&types[i].as_str())
+            && study.archs.contains(&arch[i])
+            && recall[i].is_finite()
+            && precision[i].is_finite();
+        if !shown {
             continue;
         }
         let key = (arch[i].clone(), fold[i], types[i].clone());

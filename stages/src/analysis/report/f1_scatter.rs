@@ -10,12 +10,15 @@ use super::calling::{Calls, CALL_TYPES};
 use super::plot::{color, err, Figure, FAMILY};
 use super::Study;
 
+/// One model's point: (arch index, classification F1, calling F1).
+pub type Point = (usize, f64, f64);
+
 /// Classification against variant-calling F1 per type.
 pub struct F1Scatter {
     /// Display names of the archs, in study order.
     pub labels: Vec<String>,
     /// (type, points (arch index, classification F1, calling F1)).
-    pub types: Vec<(String, Vec<(usize, f64, f64)>)>,
+    pub types: Vec<(String, Vec<Point>)>,
 }
 
 impl F1Scatter {
