@@ -287,7 +287,7 @@ pub fn show(cache_dir: &Path, args: &PlanArgs, task: &str) -> Result<i32, PipeEr
         }
     }
     println!("outputs:");
-    for (name, rel) in &t.outputs {
+    for (name, rel) in t.outputs.iter() {
         println!("  {name}: {}", cache.output_path(&t.key, rel).display());
     }
     let log = if cached {

@@ -53,7 +53,7 @@ fn links(plan: &Plan, cache: &Cache) -> Result<Vec<(PathBuf, PathBuf)>, PipeErro
             if !plan.dependents(i).is_empty() {
                 continue;
             }
-            for (name, rel) in &t.outputs {
+            for (name, rel) in t.outputs.iter() {
                 let target = cache.output_path(&t.key, rel);
                 out.push((Path::new(&t.id).join(with_extension(name, &target)), target));
             }

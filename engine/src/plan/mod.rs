@@ -71,8 +71,9 @@ pub struct Task {
     pub params_json: String,
     /// Input name to its sources.
     pub inputs: IndexMap<String, Vec<Source>>,
-    /// Output name to its path relative to the task's output directory.
-    pub outputs: IndexMap<String, String>,
+    /// Output name to its path relative to the task's output directory (one map shared by the tasks
+    /// of a stage whose outputs are the same).
+    pub outputs: Arc<IndexMap<String, String>>,
     /// What it needs to run.
     pub resources: Resources,
     /// Whether it cannot run without a GPU.
@@ -335,20 +336,30 @@ fn build_tasks(pipeline: &Pipeline, lookup: &Lookup, vars: &Vars) -> Result<Vec<
         if built.iter().any(Option::is_none) {
             sequential()?
         } else {
-            built.into_iter().flatten().collect()
+            // `Option<Task>` has `Task`'s size, so this reuses the vector (`flatten` would copy it).
+            built
+                .into_iter()
+                .map(|t| t.expect("every instance was built"))
+                .collect()
         }
     } else {
         sequential()?
     };
     // Most instances of a stage run the same argv (the axis values reach it through `${params.x}` at
-    // run time): share one copy.
+    // run time) and write the same outputs: share one copy of each.
     for i in 1..tasks.len() {
         let (before, rest) = tasks.split_at_mut(i);
         let (prev, task) = (&before[i - 1], &mut rest[0]);
+        if prev.stage != task.stage {
+            continue;
+        }
         if let (Action::Cmd(shared), Action::Cmd(argv)) = (&prev.action, &mut task.action) {
-            if prev.stage == task.stage && shared == argv {
+            if shared == argv {
                 *argv = shared.clone();
             }
+        }
+        if prev.outputs == task.outputs {
+            task.outputs = prev.outputs.clone();
         }
     }
     Ok(tasks)
@@ -604,7 +615,7 @@ fn build_task(
         action,
         params_json: key::canonical_json(&params),
         inputs,
-        outputs,
+        outputs: Arc::new(outputs),
         resources: spec.resources.clone(),
         requires_gpu,
         retries: spec.retries,
