@@ -125,38 +125,33 @@ pub fn run(
     reporter.finish();
 
     let host = crate::host_name();
-    let rows: Vec<RecordRow> = plan
-        .tasks
-        .iter()
-        .zip(&results)
-        .map(|(t, r)| RecordRow {
-            run_id: run_id.clone(),
-            pipeline: plan.pipeline.name.clone(),
-            task: t.id.clone(),
-            stage: t.stage.clone(),
-            key: t.key.clone(),
-            status: r.status.as_str().to_string(),
-            cache_hit: r.status == TaskStatus::Cached,
-            start: r.start,
-            end: r.end,
-            seconds: if r.end > r.start {
-                r.end - r.start
-            } else {
-                0.0
-            },
-            exit_code: r.exit_code,
-            devices: r
-                .devices
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join(","),
-            host: host.clone(),
-            attempts: r.attempts as i32,
-            job_id: r.job_id.clone(),
-        })
-        .collect();
-    record::write_run(&cache.records_dir(), &run_id, &rows)?;
+    let rows = plan.tasks.iter().zip(&results).map(|(t, r)| RecordRow {
+        run_id: run_id.clone(),
+        pipeline: plan.pipeline.name.clone(),
+        task: t.id.clone(),
+        stage: t.stage.clone(),
+        key: t.key.clone(),
+        status: r.status.as_str().to_string(),
+        cache_hit: r.status == TaskStatus::Cached,
+        start: r.start,
+        end: r.end,
+        seconds: if r.end > r.start {
+            r.end - r.start
+        } else {
+            0.0
+        },
+        exit_code: r.exit_code,
+        devices: r
+            .devices
+            .iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join(","),
+        host: host.clone(),
+        attempts: r.attempts as i32,
+        job_id: r.job_id.clone(),
+    });
+    record::write_run(&cache.records_dir(), &run_id, rows)?;
     let computed_any = results.iter().any(|r| r.status == TaskStatus::Ran);
     explain::save_index(&cache, &plan, computed_any);
 

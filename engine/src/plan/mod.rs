@@ -62,8 +62,8 @@ pub struct Task {
     pub id: String,
     /// The stage it comes from.
     pub stage: String,
-    /// The instance's matrix values, in axis order.
-    pub axes: Vec<(String, Value)>,
+    /// The instance's matrix values, in axis order (shared with the instance it was built from).
+    pub axes: Arc<[(String, Value)]>,
     /// What it runs.
     pub action: Action,
     /// Resolved parameters (matrix values merged in), as canonical JSON: a small map as a
@@ -182,7 +182,7 @@ struct Instance {
     /// The stage it comes from.
     stage: String,
     /// Its matrix values, in axis order.
-    axes: Vec<(String, Value)>,
+    axes: Arc<[(String, Value)]>,
 }
 
 impl Instance {
@@ -190,7 +190,7 @@ impl Instance {
     /// built and dropped after, rather than kept for every instance).
     fn vars(&self, base: &Vars) -> Vars {
         let mut v = base.clone();
-        for (axis, value) in &self.axes {
+        for (axis, value) in self.axes.iter() {
             v.set(axis, value.clone());
         }
         v
@@ -295,7 +295,7 @@ fn expand_stages<'a>(
                 .push(instances.len());
             instances.push(Instance {
                 stage: name.clone(),
-                axes: assignment,
+                axes: assignment.into(),
             });
         }
     }
@@ -648,7 +648,7 @@ fn task_params(spec: &StageSpec, inst: &Instance, vars: &Vars) -> Result<Value, 
         return Ok(params);
     }
     if let Value::Object(map) = &mut params {
-        for (axis, value) in &inst.axes {
+        for (axis, value) in inst.axes.iter() {
             map.entry(axis.clone()).or_insert_with(|| value.clone());
         }
     }

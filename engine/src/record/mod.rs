@@ -7,8 +7,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, BooleanArray, Float64Array, Int32Array, RecordBatch, StringArray,
-    TimestampMicrosecondArray,
+    Array, BooleanArray, BooleanBuilder, Float64Array, Float64Builder, Int32Array, Int32Builder,
+    RecordBatch, StringArray, StringBuilder, TimestampMicrosecondArray,
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -78,43 +78,63 @@ fn micros(seconds: f64) -> Option<i64> {
     (seconds > 0.0).then(|| (seconds * 1e6).round() as i64)
 }
 
-/// Writes the rows of one run to `<dir>/<run_id>.parquet`.
-pub fn write_run(dir: &Path, run_id: &str, rows: &[RecordRow]) -> Result<(), PipeError> {
-    let s = |f: fn(&RecordRow) -> &str| {
-        Arc::new(StringArray::from_iter_values(rows.iter().map(f))) as Arc<dyn Array>
-    };
-    let ts = |f: fn(&RecordRow) -> f64| {
-        Arc::new(
-            TimestampMicrosecondArray::from(rows.iter().map(|r| micros(f(r))).collect::<Vec<_>>())
-                .with_timezone("UTC"),
-        ) as Arc<dyn Array>
+/// Writes the rows of one run to `<dir>/<run_id>.parquet`. The rows are taken one at a time into
+/// column builders (a run of 100,000 tasks holds its columns, not 100,000 rows of owned strings).
+pub fn write_run(
+    dir: &Path,
+    run_id: &str,
+    rows: impl IntoIterator<Item = RecordRow>,
+) -> Result<(), PipeError> {
+    let mut strings: [StringBuilder; 9] = std::array::from_fn(|_| StringBuilder::new());
+    let mut cache_hit = BooleanBuilder::new();
+    let (mut start, mut end) = (Vec::new(), Vec::new());
+    let mut seconds = Float64Builder::new();
+    let mut exit_code = Int32Builder::new();
+    let mut attempts = Int32Builder::new();
+    for r in rows {
+        for (b, v) in strings.iter_mut().zip([
+            &r.run_id,
+            &r.pipeline,
+            &r.task,
+            &r.stage,
+            &r.key,
+            &r.status,
+            &r.devices,
+            &r.host,
+            &r.job_id,
+        ]) {
+            b.append_value(v);
+        }
+        cache_hit.append_value(r.cache_hit);
+        start.push(micros(r.start));
+        end.push(micros(r.end));
+        seconds.append_value(r.seconds);
+        exit_code.append_option(r.exit_code);
+        attempts.append_value(r.attempts);
+    }
+    let [run_ids, pipelines, tasks, stages, keys, statuses, devices, hosts, job_ids] =
+        strings.map(|mut b| Arc::new(b.finish()) as Arc<dyn Array>);
+    let ts = |v: Vec<Option<i64>>| {
+        Arc::new(TimestampMicrosecondArray::from(v).with_timezone("UTC")) as Arc<dyn Array>
     };
     let batch = RecordBatch::try_new(
         schema(),
         vec![
-            s(|r| &r.run_id),
-            s(|r| &r.pipeline),
-            s(|r| &r.task),
-            s(|r| &r.stage),
-            s(|r| &r.key),
-            s(|r| &r.status),
-            Arc::new(BooleanArray::from(
-                rows.iter().map(|r| r.cache_hit).collect::<Vec<_>>(),
-            )),
-            ts(|r| r.start),
-            ts(|r| r.end),
-            Arc::new(Float64Array::from_iter_values(
-                rows.iter().map(|r| r.seconds),
-            )),
-            Arc::new(Int32Array::from(
-                rows.iter().map(|r| r.exit_code).collect::<Vec<_>>(),
-            )),
-            s(|r| &r.devices),
-            s(|r| &r.host),
-            Arc::new(Int32Array::from_iter_values(
-                rows.iter().map(|r| r.attempts),
-            )),
-            s(|r| &r.job_id),
+            run_ids,
+            pipelines,
+            tasks,
+            stages,
+            keys,
+            statuses,
+            Arc::new(cache_hit.finish()),
+            ts(start),
+            ts(end),
+            Arc::new(seconds.finish()),
+            Arc::new(exit_code.finish()),
+            devices,
+            hosts,
+            Arc::new(attempts.finish()),
+            job_ids,
         ],
     )
     .map_err(|e| PipeError::env(format!("run record: {e}")))?;
@@ -259,7 +279,7 @@ mod tests {
             exit_code: None,
             ..row.clone()
         };
-        write_run(dir.path(), "r1", &[row.clone(), cached.clone()]).unwrap();
+        write_run(dir.path(), "r1", [row.clone(), cached.clone()]).unwrap();
         assert_eq!(read_all(dir.path()).unwrap(), vec![row, cached]);
     }
 }
