@@ -14,6 +14,8 @@ pub const FORMAT_VERSION: u32 = 1;
 pub fn canonical_json(value: &Value) -> String {
     let mut out = Vec::new();
     write_canonical(value, &mut out);
+    // Kept for every task of a plan: no room to spare.
+    out.shrink_to_fit();
     String::from_utf8(out).expect("serde_json writes UTF-8")
 }
 

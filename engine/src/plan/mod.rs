@@ -74,15 +74,15 @@ pub struct Task {
     /// Output name to its path relative to the task's output directory (one map shared by the tasks
     /// of a stage whose outputs are the same).
     pub outputs: Arc<IndexMap<String, String>>,
-    /// What it needs to run.
-    pub resources: Resources,
+    /// What it needs to run (shared by the tasks of a stage).
+    pub resources: Arc<Resources>,
     /// Whether it cannot run without a GPU.
     pub requires_gpu: bool,
     /// Extra attempts after a failure.
     pub retries: u32,
     /// For a confined command: where else it may write, and whether it may use the network (`None`
     /// for a kind, or a command with `confine: false` or run with `--no-confine`).
-    pub confine: Option<Confine>,
+    pub confine: Option<Arc<Confine>>,
     /// Content key.
     pub key: String,
     /// What the key was computed from, as the canonical JSON the key hashes (kept to explain why a
@@ -346,7 +346,7 @@ fn build_tasks(pipeline: &Pipeline, lookup: &Lookup, vars: &Vars) -> Result<Vec<
         sequential()?
     };
     // Most instances of a stage run the same argv (the axis values reach it through `${params.x}` at
-    // run time) and write the same outputs: share one copy of each.
+    // run time), write the same outputs and need the same resources: share one copy of each.
     for i in 1..tasks.len() {
         let (before, rest) = tasks.split_at_mut(i);
         let (prev, task) = (&before[i - 1], &mut rest[0]);
@@ -360,6 +360,12 @@ fn build_tasks(pipeline: &Pipeline, lookup: &Lookup, vars: &Vars) -> Result<Vec<
         }
         if prev.outputs == task.outputs {
             task.outputs = prev.outputs.clone();
+        }
+        if prev.resources == task.resources {
+            task.resources = prev.resources.clone();
+        }
+        if prev.confine == task.confine {
+            task.confine = prev.confine.clone();
         }
     }
     Ok(tasks)
@@ -598,14 +604,14 @@ fn build_task(
         check_ports(*kind, &inputs)?;
     }
     let confine = match &action {
-        Action::Cmd(_) if spec.confine != Some(false) => Some(Confine {
+        Action::Cmd(_) if spec.confine != Some(false) => Some(Arc::new(Confine {
             writable: spec
                 .writable
                 .iter()
                 .map(|w| pipeline.dir().join(w))
                 .collect(),
             network: spec.network != Some(false),
-        }),
+        })),
         _ => None,
     };
     Ok(Task {
@@ -616,7 +622,7 @@ fn build_task(
         params_json: key::canonical_json(&params),
         inputs,
         outputs: Arc::new(outputs),
-        resources: spec.resources.clone(),
+        resources: Arc::new(spec.resources.clone()),
         requires_gpu,
         retries: spec.retries,
         confine,
@@ -1110,6 +1116,8 @@ fn components(
         key::write_compact(&k.version(), &mut out);
     }
     out.push(b'}');
+    // Kept for every task of the plan: no room to spare.
+    out.shrink_to_fit();
     Ok(String::from_utf8(out).expect("serde_json writes UTF-8"))
 }
 

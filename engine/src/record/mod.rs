@@ -78,21 +78,25 @@ fn micros(seconds: f64) -> Option<i64> {
     (seconds > 0.0).then(|| (seconds * 1e6).round() as i64)
 }
 
-/// Writes the rows of one run to `<dir>/<run_id>.parquet`. The rows are taken one at a time into
-/// column builders (a run of 100,000 tasks holds its columns, not 100,000 rows of owned strings).
-pub fn write_run(
-    dir: &Path,
-    run_id: &str,
-    rows: impl IntoIterator<Item = RecordRow>,
-) -> Result<(), PipeError> {
-    let mut strings: [StringBuilder; 9] = std::array::from_fn(|_| StringBuilder::new());
-    let mut cache_hit = BooleanBuilder::new();
-    let (mut start, mut end) = (Vec::new(), Vec::new());
-    let mut seconds = Float64Builder::new();
-    let mut exit_code = Int32Builder::new();
-    let mut attempts = Int32Builder::new();
-    for r in rows {
-        for (b, v) in strings.iter_mut().zip([
+/// Rows gathered into one record batch before it is written.
+const BATCH_ROWS: usize = 8192;
+
+/// Column builders for up to [`BATCH_ROWS`] rows of the record.
+#[derive(Default)]
+struct Columns {
+    strings: [StringBuilder; 9],
+    cache_hit: BooleanBuilder,
+    start: Vec<Option<i64>>,
+    end: Vec<Option<i64>>,
+    seconds: Float64Builder,
+    exit_code: Int32Builder,
+    attempts: Int32Builder,
+    rows: usize,
+}
+
+impl Columns {
+    fn push(&mut self, r: &RecordRow) {
+        for (b, v) in self.strings.iter_mut().zip([
             &r.run_id,
             &r.pipeline,
             &r.task,
@@ -105,39 +109,54 @@ pub fn write_run(
         ]) {
             b.append_value(v);
         }
-        cache_hit.append_value(r.cache_hit);
-        start.push(micros(r.start));
-        end.push(micros(r.end));
-        seconds.append_value(r.seconds);
-        exit_code.append_option(r.exit_code);
-        attempts.append_value(r.attempts);
+        self.cache_hit.append_value(r.cache_hit);
+        self.start.push(micros(r.start));
+        self.end.push(micros(r.end));
+        self.seconds.append_value(r.seconds);
+        self.exit_code.append_option(r.exit_code);
+        self.attempts.append_value(r.attempts);
+        self.rows += 1;
     }
-    let [run_ids, pipelines, tasks, stages, keys, statuses, devices, hosts, job_ids] =
-        strings.map(|mut b| Arc::new(b.finish()) as Arc<dyn Array>);
-    let ts = |v: Vec<Option<i64>>| {
-        Arc::new(TimestampMicrosecondArray::from(v).with_timezone("UTC")) as Arc<dyn Array>
-    };
-    let batch = RecordBatch::try_new(
-        schema(),
-        vec![
-            run_ids,
-            pipelines,
-            tasks,
-            stages,
-            keys,
-            statuses,
-            Arc::new(cache_hit.finish()),
-            ts(start),
-            ts(end),
-            Arc::new(seconds.finish()),
-            Arc::new(exit_code.finish()),
-            devices,
-            hosts,
-            Arc::new(attempts.finish()),
-            job_ids,
-        ],
-    )
-    .map_err(|e| PipeError::env(format!("run record: {e}")))?;
+
+    /// The rows pushed since the last batch, as a batch of the record's schema; the builders start
+    /// over empty.
+    fn batch(&mut self) -> Result<RecordBatch, arrow::error::ArrowError> {
+        let [run_ids, pipelines, tasks, stages, keys, statuses, devices, hosts, job_ids] =
+            std::array::from_fn(|k| Arc::new(self.strings[k].finish()) as Arc<dyn Array>);
+        let ts = |v: Vec<Option<i64>>| {
+            Arc::new(TimestampMicrosecondArray::from(v).with_timezone("UTC")) as Arc<dyn Array>
+        };
+        self.rows = 0;
+        RecordBatch::try_new(
+            schema(),
+            vec![
+                run_ids,
+                pipelines,
+                tasks,
+                stages,
+                keys,
+                statuses,
+                Arc::new(self.cache_hit.finish()),
+                ts(std::mem::take(&mut self.start)),
+                ts(std::mem::take(&mut self.end)),
+                Arc::new(self.seconds.finish()),
+                Arc::new(self.exit_code.finish()),
+                devices,
+                hosts,
+                Arc::new(self.attempts.finish()),
+                job_ids,
+            ],
+        )
+    }
+}
+
+/// Writes the rows of one run to `<dir>/<run_id>.parquet`, a batch of rows at a time (a run of
+/// 100,000 tasks never holds them all).
+pub fn write_run(
+    dir: &Path,
+    run_id: &str,
+    rows: impl IntoIterator<Item = RecordRow>,
+) -> Result<(), PipeError> {
     let path = dir.join(format!("{run_id}.parquet"));
     let tmp = dir.join(format!(".{run_id}.parquet.tmp"));
     let file = File::create(&tmp).map_err(|e| io_error("cannot write", &tmp, e))?;
@@ -148,8 +167,17 @@ pub fn write_run(
         .set_column_dictionary_enabled("key".into(), false)
         .build();
     let write = || -> Result<(), parquet::errors::ParquetError> {
-        let mut w = ArrowWriter::try_new(file, batch.schema(), Some(props))?;
-        w.write(&batch)?;
+        let mut w = ArrowWriter::try_new(file, schema(), Some(props))?;
+        let mut columns = Columns::default();
+        for row in rows {
+            columns.push(&row);
+            if columns.rows == BATCH_ROWS {
+                w.write(&columns.batch()?)?;
+            }
+        }
+        if columns.rows > 0 {
+            w.write(&columns.batch()?)?;
+        }
         w.close()?;
         Ok(())
     };
