@@ -7,7 +7,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::calling::{Calls, CALL_TYPES};
-use super::plot::{color, err, Figure, FAMILY};
+use super::plot::{color, draw_legend, err, Figure, FAMILY};
 use super::Study;
 
 /// One model's point: (arch index, classification F1, calling F1).
@@ -113,14 +113,7 @@ impl Figure for F1Scatter {
                     .label(label.clone())
                     .legend(move |(x, y)| Circle::new((x + 9, y), 5, c.filled()));
             }
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::LowerRight)
-                .label_font((FAMILY, 12))
-                .background_style(WHITE.mix(0.85))
-                .border_style(RGBColor(200, 200, 200))
-                .draw()
-                .map_err(err(name))?;
+            draw_legend(&mut chart, SeriesLabelPosition::LowerRight, 12, name)?;
         }
         Ok(())
     }

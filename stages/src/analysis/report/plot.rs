@@ -51,6 +51,27 @@ pub fn err<E: std::fmt::Debug>(figure: &str) -> impl Fn(E) -> anyhow::Error + '_
     move |e| anyhow!("drawing {figure}: {e:?}")
 }
 
+/// Draws the chart's legend at `position` in the report's style (a light box, labels at `font_size`).
+pub fn draw_legend<'a, DB, CT>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+    font_size: u32,
+    figure: &str,
+) -> Result<()>
+where
+    DB: DrawingBackend + 'a,
+    CT: CoordTranslate,
+{
+    chart
+        .configure_series_labels()
+        .position(position)
+        .label_font((FAMILY, font_size))
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(200, 200, 200))
+        .draw()
+        .map_err(err(figure))
+}
+
 /// A figure that can draw itself on any plotters backend.
 pub trait Figure {
     /// Size in pixels.

@@ -6,7 +6,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::calling::{Calls, CurvePoint, CALL_TYPES};
-use super::plot::{color, err, Figure, FAMILY};
+use super::plot::{color, draw_legend, err, Figure, FAMILY};
 use super::Study;
 
 /// One model's curve.
@@ -112,14 +112,7 @@ impl Figure for PrCurves {
                         });
                 }
             }
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::LowerLeft)
-                .label_font((FAMILY, 12))
-                .background_style(WHITE.mix(0.85))
-                .border_style(RGBColor(200, 200, 200))
-                .draw()
-                .map_err(err(name))?;
+            draw_legend(&mut chart, SeriesLabelPosition::LowerLeft, 12, name)?;
         }
         Ok(())
     }

@@ -6,7 +6,7 @@ use anyhow::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::plot::{color, err, Figure, FAMILY};
+use super::plot::{color, draw_legend, err, Figure, FAMILY};
 use super::Study;
 use crate::analysis::significance::bootstrap::{mean_ci, stream_seed};
 
@@ -158,14 +158,7 @@ impl Figure for Progression {
                 .label(format!("{}: mean", curve.label))
                 .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], c.stroke_width(2)));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .label_font((FAMILY, 13))
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(200, 200, 200))
-            .draw()
-            .map_err(err(name))?;
+        draw_legend(&mut chart, SeriesLabelPosition::LowerRight, 13, name)?;
         Ok(())
     }
 }

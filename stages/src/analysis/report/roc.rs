@@ -5,7 +5,7 @@ use anyhow::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::plot::{err, Figure, FAMILY, PALETTE};
+use super::plot::{draw_legend, err, Figure, FAMILY, PALETTE};
 use super::predictions::CLASSES;
 use crate::analysis::tables::PredictionRow;
 
@@ -97,14 +97,7 @@ impl Figure for Roc {
                         PathElement::new([(x, y), (x + 18, y)], c.stroke_width(2))
                     });
             }
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::LowerRight)
-                .label_font((FAMILY, 12))
-                .background_style(WHITE.mix(0.85))
-                .border_style(RGBColor(200, 200, 200))
-                .draw()
-                .map_err(err(name))?;
+            draw_legend(&mut chart, SeriesLabelPosition::LowerRight, 12, name)?;
         }
         Ok(())
     }
