@@ -37,9 +37,9 @@ pub fn save_index(cache: &Cache, plan: &Plan, computed_any: bool) {
     }
     let mut index = load_index(cache, &plan.pipeline.name);
     let mut changed = false;
-    for t in &plan.tasks {
+    for (i, t) in plan.tasks.iter().enumerate() {
         if cache.contains(&t.key) {
-            let components = t.components();
+            let components = plan.components(i);
             if index.get(&t.id) != Some(&components) {
                 index.insert(t.id.clone(), components);
                 changed = true;
@@ -77,7 +77,7 @@ pub fn explain(plan: &Plan, cache: &Cache, force: &HashSet<String>) -> Vec<TaskS
                 };
                 return TaskState { state, reason };
             }
-            let reason = if force.contains(&t.stage) {
+            let reason = if force.contains(&*t.stage) {
                 format!("forced (--force {})", t.stage)
             } else {
                 match index.get(&t.id) {
@@ -95,7 +95,7 @@ pub fn explain(plan: &Plan, cache: &Cache, force: &HashSet<String>) -> Vec<TaskS
 
 fn describe_change(plan: &Plan, i: usize, prev: &Value) -> String {
     let t = &plan.tasks[i];
-    let now = &t.components();
+    let now = &plan.components(i);
     let mut reasons = Vec::new();
     for field in ["format", "kind", "version", "seed", "cmd", "outputs"] {
         if now.get(field) != prev.get(field) {

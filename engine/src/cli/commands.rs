@@ -129,7 +129,7 @@ pub fn run(
         run_id: run_id.clone(),
         pipeline: plan.pipeline.name.clone(),
         task: t.id.clone(),
-        stage: t.stage.clone(),
+        stage: t.stage.to_string(),
         key: t.key.clone(),
         status: r.status.as_str().to_string(),
         cache_hit: r.status == TaskStatus::Cached,
@@ -241,7 +241,7 @@ pub fn show(cache_dir: &Path, args: &PlanArgs, task: &str) -> Result<i32, PipeEr
         .find(task)
         .or_else(|| {
             let of_stage: Vec<usize> = (0..plan.tasks.len())
-                .filter(|&i| plan.tasks[i].stage == task)
+                .filter(|&i| &*plan.tasks[i].stage == task)
                 .collect();
             (of_stage.len() == 1).then(|| of_stage[0])
         })

@@ -71,7 +71,7 @@ fn links(plan: &Plan, cache: &Cache) -> Result<Vec<(PathBuf, PathBuf)>, PipeErro
         let chosen: Vec<usize> = (0..plan.tasks.len())
             .filter(|&i| {
                 let t = &plan.tasks[i];
-                t.stage == r.stage
+                *t.stage == *r.stage
                     && match &r.selector {
                         None | Some(Selector::All) => true,
                         Some(Selector::Where(pairs)) => pairs.iter().all(|(a, v)| {

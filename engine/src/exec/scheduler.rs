@@ -50,7 +50,7 @@ pub fn needed_tasks(plan: &Plan, cache: &Cache, force: &HashSet<String>) -> Vec<
         let t = &plan.tasks[i];
         let dependents = plan.dependents(i);
         let wanted = dependents.is_empty() || dependents.iter().any(|&d| run[d]);
-        run[i] = force.contains(&t.stage) || (wanted && !cache.contains(&t.key));
+        run[i] = force.contains(&*t.stage) || (wanted && !cache.contains(&t.key));
     }
     run
 }
@@ -565,7 +565,7 @@ fn launch(
 ) -> Result<(), String> {
     let t = &plan.tasks[i];
     let exe = super::torch_worker::worker_binary(t)?;
-    let force = options.force.contains(&t.stage);
+    let force = options.force.contains(&*t.stage);
     let spec = WorkerSpec::for_task(plan, i, cache, devices.clone(), force);
     let tmp = cache.new_tmp(&t.key).map_err(|e| e.message)?;
     let spec_path = spec.write(&tmp).map_err(|e| {
@@ -608,7 +608,7 @@ fn launch_slurm(
     options: &RunOptions,
     tx: &mpsc::UnboundedSender<Event>,
 ) -> Result<(), String> {
-    let force = options.force.contains(&plan.tasks[i].stage);
+    let force = options.force.contains(&*plan.tasks[i].stage);
     let (tmp, outcome) = slurm.launch(plan, i, force)?;
     let done = tx.clone();
     tokio::spawn(async move {

@@ -89,7 +89,7 @@ impl WorkerSpec {
         Self {
             key: t.key.clone(),
             task: t.id.clone(),
-            stage: t.stage.clone(),
+            stage: t.stage.to_string(),
             action: match &t.action {
                 Action::Kind(k) => WorkerAction::Kind(k.name().to_string()),
                 Action::Cmd(argv) => WorkerAction::Cmd(argv.to_vec()),
@@ -101,7 +101,7 @@ impl WorkerSpec {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
-            components: t.components(),
+            components: plan.components(i),
             cache: cache.root().to_path_buf(),
             workdir,
             seed: plan.pipeline.seed,

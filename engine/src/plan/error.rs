@@ -149,6 +149,12 @@ pub enum PlanError {
         /// The argument after substitution.
         value: Value,
     },
+    /// A `cmd` argument that holds a NUL byte, which no command can be given.
+    #[error("argument {argument:?} holds a NUL byte, which a command's arguments cannot hold")]
+    CmdArgumentNul {
+        /// The argument after substitution.
+        argument: String,
+    },
 
     /// An output path that is not a string after substitution.
     #[error("expected a relative path")]

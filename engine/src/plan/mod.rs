@@ -1,11 +1,12 @@
 //! Planning: variables, matrix expansion and references turn a pipeline into a task graph with keys.
 
+mod argv;
 mod dag;
 mod error;
 mod reference;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use indexmap::IndexMap;
@@ -17,6 +18,7 @@ use serde_json::Value;
 use crate::exec::confine::Confine;
 use crate::key::{self, DigestMemo, FORMAT_VERSION};
 use crate::spec::{to_json, Pipeline, Resources, StageSpec, Vars};
+pub use argv::Argv;
 pub use dag::{render as render_dag, DagFormat};
 use error::value_in;
 pub use error::PlanError;
@@ -29,7 +31,7 @@ pub enum Action {
     Kind(&'static dyn Kind),
     /// An external command (argv with `${inputs.x}` / `${outputs.x}` left for the worker), shared by
     /// the tasks of a stage whose argv is the same.
-    Cmd(Arc<Vec<String>>),
+    Cmd(Argv),
 }
 
 impl std::fmt::Debug for Action {
@@ -60,8 +62,8 @@ pub enum Source {
 pub struct Task {
     /// `stage` or `stage[axis=value,...]`.
     pub id: String,
-    /// The stage it comes from.
-    pub stage: String,
+    /// The stage it comes from (one string shared by its tasks).
+    pub stage: Arc<str>,
     /// The instance's matrix values, in axis order (shared with the instance it was built from).
     pub axes: Arc<[(String, Value)]>,
     /// What it runs.
@@ -85,20 +87,12 @@ pub struct Task {
     pub confine: Option<Arc<Confine>>,
     /// Content key.
     pub key: String,
-    /// What the key was computed from, as the canonical JSON the key hashes (kept to explain why a
-    /// task re-runs; one string costs a fraction of the JSON tree: [`Task::components`]).
-    pub components_json: String,
 }
 
 impl Task {
     /// Resolved parameters (matrix values merged in).
     pub fn params(&self) -> Value {
         serde_json::from_str(&self.params_json).unwrap_or(Value::Null)
-    }
-
-    /// What the key was computed from (kind, version or argv, params, seed, input digests, format).
-    pub fn components(&self) -> Value {
-        serde_json::from_str(&self.components_json).unwrap_or(Value::Null)
     }
 
     /// `kind` name, or `cmd`.
@@ -121,6 +115,9 @@ pub struct Plan {
     pub graph: DiGraph<usize, ()>,
     /// Length of the longest path from each task to a sink (the scheduler runs longest first).
     pub priority: Vec<usize>,
+    /// The digest of every input file as the keys were computed from it, so a task's components
+    /// can be written again without keeping them for every task ([`Plan::components_json`]).
+    file_digests: HashMap<PathBuf, String>,
 }
 
 /// Command-line choices that change the plan.
@@ -169,6 +166,26 @@ impl Plan {
         self.tasks.iter().position(|t| t.id == id)
     }
 
+    /// What task `task`'s key was computed from, as the canonical JSON the key hashes (kind, version
+    /// or argv, params, seed, input digests, format). Written again on demand (to explain why a task
+    /// re-runs, and into its manifest) rather than kept: at 100,000 tasks it would cost 25 MB.
+    pub fn components_json(&self, task: usize) -> String {
+        let mut digest = |path: &Path| -> Result<String, PlanError> {
+            Ok(self
+                .file_digests
+                .get(path)
+                .cloned()
+                .expect("every input file was digested when the plan was made"))
+        };
+        components(&self.tasks, task, self.pipeline.seed, &mut digest)
+            .expect("the digests are known, so writing the components cannot fail")
+    }
+
+    /// [`Plan::components_json`] as a JSON value.
+    pub fn components(&self, task: usize) -> Value {
+        serde_json::from_str(&self.components_json(task)).unwrap_or(Value::Null)
+    }
+
     /// Lets every command write anywhere (`pipe run --no-confine`).
     pub fn unconfine(&mut self) {
         for t in &mut self.tasks {
@@ -180,7 +197,7 @@ impl Plan {
 /// A stage instance before its inputs are resolved.
 struct Instance {
     /// The stage it comes from.
-    stage: String,
+    stage: Arc<str>,
     /// Its matrix values, in axis order.
     axes: Arc<[(String, Value)]>,
 }
@@ -261,13 +278,14 @@ fn plan_steps(
     };
     check_upstream_outputs(&tasks)?;
     let (mut tasks, graph) = order_tasks(tasks)?;
-    compute_keys(&mut tasks, pipeline.seed, memo)?;
+    let file_digests = compute_keys(&mut tasks, pipeline.seed, memo)?;
     let priority = priorities(&graph, tasks.len());
     Ok(Plan {
         pipeline,
         tasks,
         graph,
         priority,
+        file_digests,
     })
 }
 
@@ -288,13 +306,14 @@ fn expand_stages<'a>(
         }
         let axes = expand_matrix(spec, vars, instances.len(), max_tasks)
             .map_err(|e| e.in_field("matrix").in_stage(name))?;
+        let stage: Arc<str> = name.as_str().into();
         for assignment in axes {
             by_stage
                 .entry(name.as_str())
                 .or_default()
                 .push(instances.len());
             instances.push(Instance {
-                stage: name.clone(),
+                stage: stage.clone(),
                 axes: assignment.into(),
             });
         }
@@ -311,9 +330,9 @@ fn expand_stages<'a>(
 /// task indices equal instance indices.
 fn build_tasks(pipeline: &Pipeline, lookup: &Lookup, vars: &Vars) -> Result<Vec<Task>, PlanError> {
     let build = |inst: &Instance| {
-        let spec = &pipeline.stages[&inst.stage];
+        let spec = &pipeline.stages[&*inst.stage];
         build_task(pipeline, spec, inst, &inst.vars(vars), lookup)
-            .map_err(|e| e.in_stage(&inst.stage))
+            .map_err(|e| e.in_stage(&*inst.stage))
     };
     // Each instance's task depends on nothing but the lookup: large plans build them on every core.
     // Which error a parallel build meets first is chance, so after one the instances are built again
@@ -383,15 +402,30 @@ fn order_tasks(tasks: Vec<Task>) -> Result<(Vec<Task>, DiGraph<usize, ()>), Plan
     Ok(reorder(tasks, &order))
 }
 
-/// Step 4: computes each task's key and what it is computed from, in topological order so every
-/// upstream key is known first.
-fn compute_keys(tasks: &mut [Task], seed: u64, memo: &mut DigestMemo) -> Result<(), PlanError> {
+/// Step 4: computes each task's key from its components, in topological order so every upstream
+/// key is known first; returns the digest of every input file the keys were computed from.
+fn compute_keys(
+    tasks: &mut [Task],
+    seed: u64,
+    memo: &mut DigestMemo,
+) -> Result<HashMap<PathBuf, String>, PlanError> {
+    let mut file_digests: HashMap<PathBuf, String> = HashMap::new();
     for i in 0..tasks.len() {
-        let components = components(tasks, i, seed, memo)?;
+        let stage = &tasks[i].stage;
+        let mut digest = |path: &Path| -> Result<String, PlanError> {
+            if let Some(d) = file_digests.get(path) {
+                return Ok(d.clone());
+            }
+            let d = memo
+                .digest(path)
+                .map_err(|e| PlanError::Digest(e).in_stage(&**stage))?;
+            file_digests.insert(path.to_path_buf(), d.clone());
+            Ok(d)
+        };
+        let components = components(tasks, i, seed, &mut digest)?;
         tasks[i].key = key::key_of_canonical(&components);
-        tasks[i].components_json = components;
     }
-    Ok(())
+    Ok(file_digests)
 }
 
 /// One node per task (weight = its index) and one edge from each task it reads to it.
@@ -627,14 +661,13 @@ fn build_task(
         retries: spec.retries,
         confine,
         key: String::new(),
-        components_json: String::new(),
     })
 }
 
 /// `stage`, or `stage[axis=value,...]` for a matrix instance.
 fn task_id(inst: &Instance) -> String {
     if inst.axes.is_empty() {
-        return inst.stage.clone();
+        return inst.stage.to_string();
     }
     let parts: Vec<String> = inst
         .axes
@@ -692,7 +725,7 @@ fn task_action(spec: &StageSpec, vars: &Vars, params: &Value) -> Result<TaskActi
             })
         }
         (None, Some(argv)) => Ok(TaskAction {
-            action: Action::Cmd(Arc::new(cmd_args(argv, vars)?)),
+            action: Action::Cmd(cmd_args(argv, vars)?),
             outputs: cmd_outputs(spec, vars)?,
             requires_gpu: false,
         }),
@@ -715,7 +748,7 @@ fn find_kind(name: &str) -> Result<&'static dyn Kind, PlanError> {
 }
 
 /// A command's argv after substitution; a list value becomes one argument per item.
-fn cmd_args(argv: &[serde_yaml::Value], vars: &Vars) -> Result<Vec<String>, PlanError> {
+fn cmd_args(argv: &[serde_yaml::Value], vars: &Vars) -> Result<Argv, PlanError> {
     let mut args = Vec::with_capacity(argv.len());
     for a in argv {
         let v = to_json(a).map_err(value_in("cmd"))?;
@@ -728,7 +761,7 @@ fn cmd_args(argv: &[serde_yaml::Value], vars: &Vars) -> Result<Vec<String>, Plan
             value => return Err(PlanError::CmdArgument { value }.in_field("cmd")),
         }
     }
-    Ok(args)
+    Argv::new(&args).map_err(|argument| PlanError::CmdArgumentNul { argument }.in_field("cmd"))
 }
 
 /// A command stage's outputs: each a path after substitution, relative and inside the task's
@@ -948,11 +981,11 @@ fn check_upstream_outputs(tasks: &[Task]) -> Result<(), PlanError> {
                     let up = &tasks[*task];
                     if !up.outputs.contains_key(output) {
                         let error = PlanError::UnknownOutput {
-                            stage: up.stage.clone(),
+                            stage: up.stage.to_string(),
                             output: output.clone(),
                             known: up.outputs.keys().cloned().collect(),
                         };
-                        return Err(error.in_field(format!("inputs.{port}")).in_stage(&t.stage));
+                        return Err(error.in_field(format!("inputs.{port}")).in_stage(&*t.stage));
                     }
                 }
             }
@@ -1028,11 +1061,8 @@ fn reorder(tasks: Vec<Task>, order: &[usize]) -> (Vec<Task>, DiGraph<usize, ()>)
     for (new, &old) in order.iter().enumerate() {
         new_index[old] = new;
     }
-    let mut slots: Vec<Option<Task>> = tasks.into_iter().map(Some).collect();
-    let mut out: Vec<Task> = order
-        .iter()
-        .map(|&old| slots[old].take().expect("each task once"))
-        .collect();
+    let mut out = tasks;
+    permute_in_place(&mut out, order);
     for t in &mut out {
         for sources in t.inputs.values_mut() {
             for s in sources.iter_mut() {
@@ -1044,6 +1074,25 @@ fn reorder(tasks: Vec<Task>, order: &[usize]) -> (Vec<Task>, DiGraph<usize, ()>)
     }
     let graph = task_graph(&out);
     (out, graph)
+}
+
+/// Puts `items[order[k]]` at position `k` for every `k` (`order` a permutation), by swaps along each
+/// cycle of the permutation: no second vector, which at 100,000 tasks would be 20 MB at the plan's
+/// peak.
+fn permute_in_place<T>(items: &mut [T], order: &[usize]) {
+    let mut placed = vec![false; items.len()];
+    for start in 0..items.len() {
+        let mut at = start;
+        while !placed[at] {
+            placed[at] = true;
+            let from = order[at];
+            if from == start {
+                break;
+            }
+            items.swap(at, from);
+            at = from;
+        }
+    }
 }
 
 /// The distinct tasks `task` reads from, ascending: one graph edge each however many outputs or
@@ -1067,7 +1116,7 @@ fn components(
     tasks: &[Task],
     i: usize,
     seed: u64,
-    memo: &mut DigestMemo,
+    digest: &mut dyn FnMut(&Path) -> Result<String, PlanError>,
 ) -> Result<String, PlanError> {
     let t = &tasks[i];
     let mut inputs = BTreeMap::new();
@@ -1076,11 +1125,7 @@ fn components(
         for s in sources {
             digests.push(match s {
                 Source::Task { task, output } => format!("task:{}:{output}", tasks[*task].key),
-                Source::File(path) => format!(
-                    "file:{}",
-                    memo.digest(path)
-                        .map_err(|e| PlanError::Digest(e).in_stage(&t.stage))?
-                ),
+                Source::File(path) => format!("file:{}", digest(path)?),
             });
         }
         inputs.insert(port.as_str(), digests);
@@ -1089,7 +1134,7 @@ fn components(
     out.push(b'{');
     if let Action::Cmd(argv) = &t.action {
         out.extend_from_slice(b"\"cmd\":");
-        key::write_compact(argv.as_slice(), &mut out);
+        key::write_compact(&argv.iter().collect::<Vec<_>>(), &mut out);
         out.push(b',');
     }
     out.extend_from_slice(b"\"format\":");
@@ -1116,8 +1161,6 @@ fn components(
         key::write_compact(&k.version(), &mut out);
     }
     out.push(b'}');
-    // Kept for every task of the plan: no room to spare.
-    out.shrink_to_fit();
     Ok(String::from_utf8(out).expect("serde_json writes UTF-8"))
 }
 

@@ -119,6 +119,8 @@ fn clear_errors() {
         e.contains("unknown variable 'nn' (did you mean 'n'?)"),
         "{e}"
     );
+    let e = err("name: x\nstages:\n  a: { cmd: [echo, \"a\\0b\"] }\n");
+    assert!(e.contains("stage 'a'") && e.contains("holds a NUL byte"), "{e}");
 }
 
 #[test]
@@ -244,7 +246,6 @@ fn errors_name_the_file_and_keep_their_exit_codes() {
 #[test]
 fn keys_and_their_components_are_stable() {
     let p = plan_text(STUDY, &PlanOptions::default()).unwrap();
-    let data = &p.tasks[p.find("data").unwrap()];
     let expected = serde_json::json!({
         "cmd": ["cp", "${inputs.src}", "${outputs.out}"],
         "format": FORMAT_VERSION,
@@ -254,7 +255,10 @@ fn keys_and_their_components_are_stable() {
         "params": {},
         "seed": 0,
     });
-    assert_eq!(data.components_json, key::canonical_json(&expected));
+    // Written again on demand, they are the JSON the key hashes.
+    let data = p.find("data").unwrap();
+    assert_eq!(p.components_json(data), key::canonical_json(&expected));
+    assert_eq!(p.tasks[data].key, key::key_of(&expected));
     let keys: Vec<(&str, &str)> = p
         .tasks
         .iter()
@@ -273,4 +277,19 @@ fn keys_and_their_components_are_stable() {
             ("agg", "384bd73863ac84c2"),
         ]
     );
+}
+
+#[test]
+fn permuting_in_place_follows_the_order() {
+    for order in [
+        vec![0, 1, 2, 3, 4],
+        vec![4, 3, 2, 1, 0],
+        vec![1, 2, 0, 4, 3],
+        vec![2, 0, 1, 3, 4],
+    ] {
+        let mut items: Vec<char> = "abcde".chars().collect();
+        permute_in_place(&mut items, &order);
+        let expected: Vec<char> = order.iter().map(|&i| b"abcde"[i] as char).collect();
+        assert_eq!(items, expected, "order {order:?}");
+    }
 }
