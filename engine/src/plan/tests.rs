@@ -120,7 +120,10 @@ fn clear_errors() {
         "{e}"
     );
     let e = err("name: x\nstages:\n  a: { cmd: [echo, \"a\\0b\"] }\n");
-    assert!(e.contains("stage 'a'") && e.contains("holds a NUL byte"), "{e}");
+    assert!(
+        e.contains("stage 'a'") && e.contains("holds a NUL byte"),
+        "{e}"
+    );
 }
 
 #[test]

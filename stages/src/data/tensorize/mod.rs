@@ -7,15 +7,19 @@
 //! ([`labeler`]); calling mode makes examples of every candidate, unlabelled ([`mode`]). Every
 //! example records its site's alleles and read counts (DP, AD) for the `call` stage. Work is split into partitions of `partition_size` bp that run on a rayon pool
 //! a few at a time, so memory stays bounded; examples are written in partition order, so the output
-//! is the same bytes on every run. Not done: the haplotype labeler (the positional one is used),
-//! `max_reads_per_partition` downsampling and sorting rows by haplotype.
+//! is the same bytes on every run. A partition with more than `max_reads_per_partition` reads keeps
+//! DeepVariant's sample of them ([`downsample`]). Not done: the haplotype labeler (the positional one
+//! is used) and sorting rows by haplotype.
 
 pub mod candidates;
+pub mod downsample;
 pub mod labeler;
 pub mod mode;
 pub mod pileup;
 pub mod realigner;
 
+#[cfg(test)]
+mod downsample_tests;
 #[cfg(test)]
 mod golden_tests;
 
@@ -95,6 +99,10 @@ pub struct Params {
     /// `realign_reads`, on for short reads).
     #[serde(default = "default_realign")]
     pub realign: bool,
+    /// At most this many reads of a partition are kept, chosen as DeepVariant chooses them
+    /// (`--max_reads_per_partition`, 1500; 0 keeps every read): [`downsample`].
+    #[serde(default = "default_max_reads_per_partition")]
+    pub max_reads_per_partition: usize,
 }
 
 fn default_channels() -> Vec<String> {
@@ -127,6 +135,9 @@ fn default_partition_size() -> i64 {
 fn default_realign() -> bool {
     true
 }
+fn default_max_reads_per_partition() -> usize {
+    downsample::MAX_READS_PER_PARTITION
+}
 
 impl Default for Params {
     fn default() -> Self {
@@ -146,6 +157,7 @@ impl Default for Params {
             sample: None,
             mode: None,
             realign: default_realign(),
+            max_reads_per_partition: default_max_reads_per_partition(),
         }
     }
 }
@@ -163,6 +175,7 @@ struct Settings {
     thresholds: Thresholds,
     regions: Option<Vec<(String, i64, i64)>>,
     realigner: Option<realigner::Options>,
+    max_reads_per_partition: usize,
 }
 
 impl Params {
@@ -211,6 +224,7 @@ impl Params {
             },
             regions,
             realigner: self.realign.then(realigner::Options::default),
+            max_reads_per_partition: self.max_reads_per_partition,
         })
     }
 }
@@ -426,10 +440,13 @@ fn process(
     let g = s.geometry;
     let buffer = READ_OVERLAP_BUFFER_BP;
     let (lo_pos, hi_pos) = ((p.start - buffer).max(0), p.end + buffer);
-    let mut reads: Vec<&AlignedRead> = unit_reads
+    let reads: Vec<&AlignedRead> = unit_reads
         .iter()
         .filter(|r| r.overlaps(lo_pos, hi_pos))
         .collect();
+    // Downsampled in file order before the realigner sees them, as DeepVariant does.
+    let mut reads =
+        downsample::reservoir_sample(reads, s.max_reads_per_partition, downsample::RANDOM_SEED);
     let realigned = match &s.realigner {
         Some(o) => {
             let (lo, hi) = realigner::reference_span(&reads, p.start, p.end, o);
@@ -836,7 +853,8 @@ impl StageKind for Tensorize {
     }
 
     fn version(&self) -> u32 {
-        2
+        // 3: partitions with more than `max_reads_per_partition` reads are downsampled.
+        3
     }
 
     fn about(&self) -> &'static str {
