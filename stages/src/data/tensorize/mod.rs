@@ -46,6 +46,7 @@ use pileup::geometry::{Geometry, READ_OVERLAP_BUFFER_BP};
 use pileup::read::AlignedRead;
 use pileup::reference::{Reference, ReferenceSlice};
 use pipe_kind::{InputPort, OutputPort, ProgressSink, StageKind, StageParams, TaskContext};
+use realigner::window_selector::WindowModel;
 
 /// The `tensorize` stage kind.
 pub struct Tensorize;
@@ -103,6 +104,21 @@ pub struct Params {
     /// (`--max_reads_per_partition`, 1500; 0 keeps every read): [`downsample`].
     #[serde(default = "default_max_reads_per_partition")]
     pub max_reads_per_partition: usize,
+    /// Which positions open a realignment window: `allele_count_linear` (pipe's default so far) or
+    /// `variant_reads` (DeepVariant's default: 2 to 300 reads show a variant allele there).
+    #[serde(default)]
+    pub window_selector: WindowSelector,
+}
+
+/// The realigner's window selection model (param `window_selector`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WindowSelector {
+    /// DeepVariant's allele-count linear model (`--ws_use_window_selector_model`).
+    #[default]
+    AlleleCountLinear,
+    /// DeepVariant's default: positions where 2 to 300 reads show a substitution, indel or clip.
+    VariantReads,
 }
 
 fn default_channels() -> Vec<String> {
@@ -158,6 +174,7 @@ impl Default for Params {
             mode: None,
             realign: default_realign(),
             max_reads_per_partition: default_max_reads_per_partition(),
+            window_selector: WindowSelector::default(),
         }
     }
 }
@@ -223,7 +240,14 @@ impl Params {
                 vsc_min_fraction_indels: self.vsc_min_fraction_indels,
             },
             regions,
-            realigner: self.realign.then(realigner::Options::default),
+            realigner: self.realign.then(|| {
+                let mut o = realigner::Options::default();
+                o.window.model = match self.window_selector {
+                    WindowSelector::AlleleCountLinear => WindowModel::AlleleCountLinear,
+                    WindowSelector::VariantReads => WindowModel::VARIANT_READS,
+                };
+                o
+            }),
             max_reads_per_partition: self.max_reads_per_partition,
         })
     }

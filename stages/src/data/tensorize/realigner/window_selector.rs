@@ -1,4 +1,6 @@
-//! Where to assemble: DeepVariant's window selector with its default allele-count linear model.
+//! Where to assemble: DeepVariant's window selector, with either of its two models
+//! ([`WindowModel`]): the variant-reads threshold (DeepVariant's default, what its 1.5 golden run
+//! used) or the allele-count linear model (`--ws_use_window_selector_model`).
 //!
 //! Alleles are counted over the region widened by `region_expansion` (20 bp) from reads with MAPQ
 //! ≥ 20, as DeepVariant's allele counter does (indels and soft clips anchored on the preceding base,
@@ -6,17 +8,45 @@
 //! substitution at any quality; non-ACGT bases are not counted). Each position scores
 //! `bias + Σ coefficient × reads`, where a substitution counts at its position, a deletion over the
 //! deleted bases and an insertion or soft clip of `n` bases over the `n` positions either side of its
-//! anchor's successor. Positions scoring above the decision boundary (3) are candidates; candidates
-//! closer than `2 × min_windows_distance` merge, and each run becomes a window padded by
+//! anchor's successor. The variant-reads model counts the reads showing a substitution, indel or
+//! soft clip that way (reference bases count nothing) and takes positions with 2 to 300 of them; the
+//! linear model takes positions scoring above its decision boundary (3). Candidates closer than `2 × min_windows_distance` merge, and each run becomes a window padded by
 //! `min_windows_distance` (80 bp) on both sides.
 
 use super::super::pileup::read::AlignedRead;
 use super::super::pileup::reference::ReferenceSlice;
 use noodles::sam::alignment::record::cigar::op::Kind;
 
-/// Window selector settings (DeepVariant's defaults).
+/// Which positions seed a window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum WindowModel {
+    /// Positions where `min_reads..=max_reads` reads show a variant allele
+    /// (`VariantReadsThresholdModel`, DeepVariant's default: 2 and 300).
+    VariantReads {
+        /// `ws_min_num_supporting_reads`.
+        min_reads: u32,
+        /// `ws_max_num_supporting_reads`.
+        max_reads: u32,
+    },
+    /// Positions scoring above the decision boundary under `_ALLELE_COUNT_LINEAR_MODEL_DEFAULT`.
+    AlleleCountLinear,
+}
+
+impl WindowModel {
+    /// DeepVariant's variant-reads thresholds.
+    pub const VARIANT_READS: Self = Self::VariantReads {
+        min_reads: 2,
+        max_reads: 300,
+    };
+}
+
+/// Window selector settings (DeepVariant's defaults but for the model, see [`WindowOptions::model`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct WindowOptions {
+    /// Which positions seed a window. The default is the allele-count linear model, which pipe used
+    /// before it had the other; DeepVariant's default (and its golden run's) is
+    /// [`WindowModel::VARIANT_READS`].
+    pub model: WindowModel,
     /// Reads below this mapping quality are not counted (`ws_min_mapq`).
     pub min_mapq: u8,
     /// Reference bases below this quality are not counted (`ws_min_base_quality`).
@@ -30,6 +60,7 @@ pub struct WindowOptions {
 impl Default for WindowOptions {
     fn default() -> Self {
         Self {
+            model: WindowModel::AlleleCountLinear,
             min_mapq: 20,
             min_base_quality: 20,
             min_windows_distance: 80,
@@ -124,7 +155,52 @@ fn alleles(read: &AlignedRead, reference: &ReferenceSlice, min_bq: u8) -> Vec<(i
     out
 }
 
-/// Scores of the positions `[lo, hi)` under the linear model.
+/// Per-allele weights of a position's score: the linear model's coefficients and bias, or 1 for
+/// every variant allele and 0 for the reference (the variant-reads count).
+struct Weights {
+    bias: f64,
+    reference: f64,
+    substitution: f64,
+    insertion: f64,
+    soft_clip: f64,
+    deletion: f64,
+}
+
+impl Weights {
+    fn of(model: WindowModel) -> Self {
+        match model {
+            WindowModel::VariantReads { .. } => Self {
+                bias: 0.0,
+                reference: 0.0,
+                substitution: 1.0,
+                insertion: 1.0,
+                soft_clip: 1.0,
+                deletion: 1.0,
+            },
+            WindowModel::AlleleCountLinear => Self {
+                bias: model::BIAS,
+                reference: model::REFERENCE,
+                substitution: model::SUBSTITUTION,
+                insertion: model::INSERTION,
+                soft_clip: model::SOFT_CLIP,
+                deletion: model::DELETION,
+            },
+        }
+    }
+}
+
+/// Whether a position with this score seeds a window.
+fn is_candidate(model: WindowModel, score: f64) -> bool {
+    match model {
+        WindowModel::VariantReads {
+            min_reads,
+            max_reads,
+        } => (f64::from(min_reads)..=f64::from(max_reads)).contains(&score),
+        WindowModel::AlleleCountLinear => score > model::DECISION_BOUNDARY,
+    }
+}
+
+/// Scores of the positions `[lo, hi)` under `o.model`'s weights.
 fn scores(
     reads: &[&AlignedRead],
     reference: &ReferenceSlice,
@@ -132,7 +208,8 @@ fn scores(
     hi: i64,
     o: &WindowOptions,
 ) -> Vec<f64> {
-    let mut score = vec![model::BIAS; (hi - lo).max(0) as usize];
+    let w = Weights::of(o.model);
+    let mut score = vec![w.bias; (hi - lo).max(0) as usize];
     let mut add = |from: i64, to: i64, by: f64| {
         for p in from.max(lo)..to.min(hi) {
             score[(p - lo) as usize] += by;
@@ -150,11 +227,11 @@ fn scores(
             }
             let after = anchor + 1;
             match allele {
-                Allele::Reference => add(anchor, after, model::REFERENCE),
-                Allele::Substitution => add(anchor, after, model::SUBSTITUTION),
-                Allele::Insertion(n) => add(after - n as i64, after + n as i64, model::INSERTION),
-                Allele::SoftClip(n) => add(after - n as i64, after + n as i64, model::SOFT_CLIP),
-                Allele::Deletion(n) => add(after, after + n as i64, model::DELETION),
+                Allele::Reference => add(anchor, after, w.reference),
+                Allele::Substitution => add(anchor, after, w.substitution),
+                Allele::Insertion(n) => add(after - n as i64, after + n as i64, w.insertion),
+                Allele::SoftClip(n) => add(after - n as i64, after + n as i64, w.soft_clip),
+                Allele::Deletion(n) => add(after, after + n as i64, w.deletion),
             }
         }
     }
@@ -181,7 +258,7 @@ pub fn select_windows(
     let candidates = scores(reads, reference, lo, hi, o)
         .into_iter()
         .enumerate()
-        .filter(|(_, s)| *s > model::DECISION_BOUNDARY)
+        .filter(|(_, s)| is_candidate(o.model, *s))
         .map(|(i, _)| lo + i as i64);
     let d = o.min_windows_distance;
     let mut windows = Vec::new();
@@ -269,6 +346,32 @@ mod tests {
         // The deleted bases 950 and 951 score 3 × 1.796 − 0.683 − 10 × 0.060 > 3.
         let windows = select_windows(&refs, &reference(), 2000, 900, 1000, &o);
         assert_eq!(windows, [(950 - 80, 951 + 80)]);
+    }
+
+    #[test]
+    fn the_variant_reads_model_takes_positions_with_2_to_300_variant_reads() {
+        let o = WindowOptions {
+            model: WindowModel::VARIANT_READS,
+            ..WindowOptions::default()
+        };
+        let del = [(Kind::Match, 50), (Kind::Deletion, 2), (Kind::Match, 50)];
+        let mut reads: Vec<AlignedRead> =
+            (0..10).map(|_| read(900, &[(Kind::Match, 100)])).collect();
+        reads.push(read(900, &del));
+        let refs: Vec<&AlignedRead> = reads.iter().collect();
+        // One read is not enough, whatever the reference reads.
+        assert!(select_windows(&refs, &reference(), 2000, 900, 1000, &o).is_empty());
+        reads.push(read(900, &del));
+        let refs: Vec<&AlignedRead> = reads.iter().collect();
+        // Two are (the linear model needs three), over the deleted bases.
+        assert_eq!(
+            select_windows(&refs, &reference(), 2000, 900, 1000, &o),
+            [(950 - 80, 951 + 80)]
+        );
+        // More than 300 is a repeat or a mapping artefact, not a window.
+        let many: Vec<AlignedRead> = (0..301).map(|_| read(900, &del)).collect();
+        let refs: Vec<&AlignedRead> = many.iter().collect();
+        assert!(select_windows(&refs, &reference(), 2000, 900, 1000, &o).is_empty());
     }
 
     #[test]
