@@ -97,6 +97,21 @@ fn paper_pipeline_plans_a_download() {
         !status.contains("simulated") && !status.contains("reads "),
         "{status}"
     );
+    // The same manifest read as per-channel PNGs: download_png instead of download.
+    let status = p.ok(&[
+        "status",
+        &repo_file("pipelines/paper.yaml"),
+        "--set",
+        "source=download",
+        "--set",
+        "download_format=png",
+        "--set",
+        &manifest,
+    ]);
+    for task in ["fetched", "download_png", "folds"] {
+        assert!(status.contains(&format!("run        {task} ")), "{status}");
+    }
+    assert!(!status.contains("run        download "), "{status}");
 }
 
 #[test]
@@ -143,6 +158,55 @@ fn download_subset_example() {
         ledger.lines().skip(1).all(|l| l.contains("\tblake3:")),
         "{ledger}"
     );
+}
+
+#[test]
+fn download_subset_png_example() {
+    let p = Project::new();
+    let out = std::process::Command::new("python3")
+        .arg(repo_file("examples/scripts/make_png_manifest.py"))
+        .arg(p.path().join("png"))
+        .output();
+    let out = match out {
+        Ok(out) => out,
+        Err(e) => {
+            pipe_testkit::skip(&format!("python3 cannot run ({e})"));
+            return;
+        }
+    };
+    assert!(out.status.success(), "{}", stderr(&out));
+    let file = repo_file("examples/download-subset-png.yaml");
+    let set = format!("manifest={}", p.path().join("png/manifest.csv").display());
+    p.ok(&["run", &file, "--set", &set]);
+    // n = 3 of 6 examples stratified by label: one example (7 PNGs) per class.
+    let chosen =
+        std::fs::read_to_string(p.path().join("results/download-subset-png/chosen.csv")).unwrap();
+    assert_eq!(chosen.lines().count(), 1 + 3 * 7, "{chosen}");
+    let examples = p
+        .path()
+        .join("results/download-subset-png/examples.parquet");
+    let examples = pipe_stages::data::examples::ExamplesFile::open(&examples).unwrap();
+    assert_eq!(
+        (examples.shape.height, examples.shape.width),
+        (10, 15),
+        "{:?}",
+        examples.shape
+    );
+    let channels: Vec<String> = (1..=7).map(|c| format!("img_ch{c}")).collect();
+    assert_eq!(examples.shape.channels, channels);
+    let examples = examples.read_all().unwrap();
+    let mut labels: Vec<Option<i8>> = examples.iter().map(|e| e.label).collect();
+    labels.sort();
+    assert_eq!(labels, [Some(0), Some(1), Some(2)]);
+    // Each channel holds its own PNG's pixels.
+    for e in &examples {
+        for (c, name) in channels.iter().enumerate() {
+            let png = p.path().join(format!("png/pngs/{}_{name}.png", e.id));
+            let (_, _, plane) = pipe_stages::data::sources::png_csv::read_gray_png(&png).unwrap();
+            let ours: Vec<u8> = e.image.iter().skip(c).step_by(7).copied().collect();
+            assert_eq!(ours, plane, "{} {name}", e.id);
+        }
+    }
 }
 
 #[test]

@@ -1,4 +1,5 @@
-//! Stage kind `fetch`: downloads a seeded, optionally stratified subset of the files a manifest lists.
+//! Stage kind `fetch`: downloads a seeded, optionally stratified subset of the files a manifest lists
+//! (with `group_by`, of groups of files: [`subset`]).
 //!
 //! The manifest is CSV with a header and the columns `url` (`http://`, `https://` or `file://`),
 //! `digest` (`blake3:<hex>`, bare 64-digit hex meaning blake3, or `sha256:<hex>`; may be empty), `size`
@@ -15,17 +16,17 @@
 //! both digests. `chosen.csv` holds every chosen file's digest (the recorded one where the manifest has none).
 
 pub mod ledger;
+mod subset;
 
-use std::collections::{BTreeMap, HashMap};
+pub use subset::{choose, Subset};
+
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use sha2::Digest as _;
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
@@ -40,6 +41,9 @@ pub struct FetchParams {
     pub n: Option<usize>,
     /// Column whose values the subset keeps in proportion.
     pub stratify_by: Option<String>,
+    /// Column whose equal values are downloaded together, `n` counting them as one (e.g. the
+    /// example of per-channel PNGs).
+    pub group_by: Option<String>,
     /// Seed of the subset choice; the pipeline seed when absent.
     pub seed: Option<u64>,
     /// Transfers at once.
@@ -57,6 +61,7 @@ impl Default for FetchParams {
         Self {
             n: None,
             stratify_by: None,
+            group_by: None,
             seed: None,
             concurrency: 8,
             retries: 3,
@@ -291,63 +296,6 @@ impl Manifest {
         }
         Ok(Self { header, entries })
     }
-}
-
-/// Indices (ascending) of the rows to download: all when `n` is absent or at least the row count;
-/// otherwise `n` rows drawn with `seed`, each stratum of `column` getting its share by largest remainder.
-pub fn choose(
-    manifest: &Manifest,
-    n: Option<usize>,
-    column: Option<&str>,
-    seed: u64,
-) -> Result<Vec<usize>> {
-    let total = manifest.entries.len();
-    let n = match n {
-        Some(n) if n < total => n,
-        _ => return Ok((0..total).collect()),
-    };
-    let mut strata: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    match column {
-        Some(c) => {
-            let idx = manifest.header.iter().position(|h| h == c).ok_or_else(|| {
-                anyhow!(
-                    "params.stratify_by: the manifest has no column '{c}' (columns: {})",
-                    manifest.header.join(", ")
-                )
-            })?;
-            for (i, e) in manifest.entries.iter().enumerate() {
-                let value = e.fields.get(idx).cloned().unwrap_or_default();
-                strata.entry(value).or_default().push(i);
-            }
-        }
-        None => {
-            strata.insert(String::new(), (0..total).collect());
-        }
-    }
-    // Largest-remainder allocation of n over the strata.
-    let quotas: Vec<(usize, f64)> = strata
-        .values()
-        .map(|rows| {
-            let exact = n as f64 * rows.len() as f64 / total as f64;
-            (exact.floor() as usize, exact - exact.floor())
-        })
-        .collect();
-    let mut take: Vec<usize> = quotas.iter().map(|q| q.0).collect();
-    let mut order: Vec<usize> = (0..quotas.len()).collect();
-    order.sort_by(|&a, &b| quotas[b].1.total_cmp(&quotas[a].1).then(a.cmp(&b)));
-    let short = n - take.iter().sum::<usize>();
-    for &s in order.iter().take(short) {
-        take[s] += 1;
-    }
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut chosen = Vec::with_capacity(n);
-    for (rows, k) in strata.into_values().zip(take) {
-        let mut rows = rows;
-        rows.shuffle(&mut rng);
-        chosen.extend(rows.into_iter().take(k));
-    }
-    chosen.sort_unstable();
-    Ok(chosen)
 }
 
 /// Why one attempt failed, and whether another may succeed.
@@ -658,7 +606,12 @@ pub fn fetch(params: &FetchParams, ctx: &TaskContext) -> Result<Verified> {
     let manifest_path = ctx.input("manifest")?;
     let manifest = Manifest::read(manifest_path)?;
     let seed = params.seed.unwrap_or(ctx.seed);
-    let chosen = choose(&manifest, params.n, params.stratify_by.as_deref(), seed)?;
+    let subset = Subset {
+        n: params.n,
+        stratify_by: params.stratify_by.as_deref(),
+        group_by: params.group_by.as_deref(),
+    };
+    let chosen = choose(&manifest, subset, seed)?;
     let mut ledger = ledger::Ledger::read(&ledger::Ledger::beside(manifest_path))?;
     let expected: Vec<Expected> = chosen
         .iter()

@@ -338,21 +338,88 @@ fn subset_is_stratified_and_seeded() {
     let path = dir.path().join("m.csv");
     std::fs::write(&path, text).unwrap();
     let m = Manifest::read(&path).unwrap();
-    let pick = choose(&m, Some(10), Some("label"), 1).unwrap();
+    let pick = choose(
+        &m,
+        Subset {
+            n: Some(10),
+            stratify_by: Some("label"),
+            group_by: None,
+        },
+        1,
+    )
+    .unwrap();
     let count = |l: &str| {
         pick.iter()
             .filter(|&&i| m.entries[i].fields[4] == l)
             .count()
     };
     assert_eq!((count("a"), count("b"), count("c")), (7, 2, 1));
-    assert_eq!(pick, choose(&m, Some(10), Some("label"), 1).unwrap());
-    assert_ne!(pick, choose(&m, Some(10), Some("label"), 2).unwrap());
+    assert_eq!(
+        pick,
+        choose(
+            &m,
+            Subset {
+                n: Some(10),
+                stratify_by: Some("label"),
+                group_by: None
+            },
+            1
+        )
+        .unwrap()
+    );
+    assert_ne!(
+        pick,
+        choose(
+            &m,
+            Subset {
+                n: Some(10),
+                stratify_by: Some("label"),
+                group_by: None
+            },
+            2
+        )
+        .unwrap()
+    );
     assert!(pick.windows(2).all(|w| w[0] < w[1]), "manifest order");
-    assert_eq!(choose(&m, None, None, 1).unwrap().len(), 100);
-    assert_eq!(choose(&m, Some(7), None, 1).unwrap().len(), 7);
-    let err = choose(&m, Some(7), Some("stratum"), 1)
-        .unwrap_err()
-        .to_string();
+    assert_eq!(
+        choose(
+            &m,
+            Subset {
+                n: None,
+                stratify_by: None,
+                group_by: None
+            },
+            1
+        )
+        .unwrap()
+        .len(),
+        100
+    );
+    assert_eq!(
+        choose(
+            &m,
+            Subset {
+                n: Some(7),
+                stratify_by: None,
+                group_by: None
+            },
+            1
+        )
+        .unwrap()
+        .len(),
+        7
+    );
+    let err = choose(
+        &m,
+        Subset {
+            n: Some(7),
+            stratify_by: Some("stratum"),
+            group_by: None,
+        },
+        1,
+    )
+    .unwrap_err()
+    .to_string();
     assert!(
         err.contains("params.stratify_by") && err.contains("no column 'stratum'"),
         "{err}"
@@ -471,4 +538,63 @@ fn a_bad_ledger_line_is_an_error_naming_file_and_line() {
         .unwrap()
         .get("http://h/a")
         .is_none());
+}
+
+#[test]
+fn group_by_downloads_whole_units_and_counts_them_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // 10 examples of 3 per-channel files each; examples 0-5 label 0, 6-9 label 1.
+    let mut text = String::from("url,digest,size,example,channel,label\n");
+    for e in 0..10 {
+        for ch in 1..=3 {
+            let label = usize::from(e >= 6);
+            text.push_str(&format!(
+                "http://h/{e}_ch{ch}.png,,1,ex{e},img_ch{ch},{label}\n"
+            ));
+        }
+    }
+    let path = dir.path().join("m.csv");
+    std::fs::write(&path, &text).unwrap();
+    let m = Manifest::read(&path).unwrap();
+    let subset = Subset {
+        n: Some(5),
+        stratify_by: Some("label"),
+        group_by: Some("example"),
+    };
+    let pick = choose(&m, subset, 3).unwrap();
+    let examples: BTreeMap<&str, usize> = pick.iter().fold(BTreeMap::new(), |mut acc, &i| {
+        *acc.entry(m.entries[i].fields[3].as_str()).or_default() += 1;
+        acc
+    });
+    assert_eq!(examples.len(), 5, "{examples:?}");
+    assert!(examples.values().all(|&files| files == 3), "{examples:?}");
+    let label_1 = examples
+        .keys()
+        .filter(|e| e[2..].parse::<usize>().unwrap() >= 6)
+        .count();
+    assert_eq!(label_1, 2, "6:4 over 5 examples keeps 3 and 2");
+    assert_eq!(pick, choose(&m, subset, 3).unwrap());
+
+    // A unit whose rows disagree on the stratum is an error naming both lines.
+    std::fs::write(&path, text.replacen("ex0,img_ch2,0", "ex0,img_ch2,1", 1)).unwrap();
+    let m = Manifest::read(&path).unwrap();
+    let err = choose(&m, subset, 3).unwrap_err().to_string();
+    assert!(
+        err.contains("lines 2 and 3") && err.contains("column 'label'"),
+        "{err}"
+    );
+    let err = choose(
+        &m,
+        Subset {
+            group_by: Some("sample"),
+            ..subset
+        },
+        3,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("params.group_by") && err.contains("no column 'sample'"),
+        "{err}"
+    );
 }

@@ -11,6 +11,11 @@
 //! resolved against a root directory (by default the CSV's own directory; a relative root is taken
 //! relative to the CSV's directory, never to the working directory). An empty label cell means
 //! unlabeled; a missing `id` column makes the first channel's path cell the id; a missing `pos` is -1.
+//!
+//! A CSV with the columns `example` and `channel` is read in the long layout instead: one PNG per row
+//! (its `path`), the rows of one `example` value making one example (its id unless there is an `id`
+//! column), channels in the order of the first example's rows. That is what `fetch` writes as its
+//! `chosen.csv` when it downloads a manifest of per-channel PNGs with `group_by: example`.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -125,6 +130,24 @@ impl PngTable {
             .iter()
             .filter_map(|n| header.get(n).map(|i| (*n, i)))
             .collect();
+        let csv_dir = csv.parent().map(Path::to_path_buf).unwrap_or_default();
+        let root = match &options.root {
+            Some(root) => csv_dir.join(root),
+            None => csv_dir,
+        };
+        if let (Some(example_c), Some(channel_c)) = (header.get("example"), header.get("channel")) {
+            let long = LongColumns {
+                example: example_c,
+                channel: channel_c,
+                path: header
+                    .require("path", "a PNG per row in the long layout")
+                    .map_err(at)?,
+            };
+            let (rows, channels) =
+                long_rows(&mut reader, &header, &fields, label, long, &root, options)
+                    .map_err(at)?;
+            return Self::checked(csv, rows, channels, &root, options);
+        }
         let channels: Vec<usize> = match &options.channels {
             Some(names) => names
                 .iter()
@@ -146,11 +169,6 @@ impl PngTable {
                 FIELD_COLUMNS.join(", ")
             )));
         }
-        let csv_dir = csv.parent().map(Path::to_path_buf).unwrap_or_default();
-        let root = match &options.root {
-            Some(root) => csv_dir.join(root),
-            None => csv_dir,
-        };
 
         let mut rows = Vec::new();
         let mut errors = Vec::new();
@@ -188,6 +206,18 @@ impl PngTable {
                 errors.join("\n  ")
             );
         }
+        let channels = channels.iter().map(|&i| header.names[i].clone()).collect();
+        Self::checked(csv, rows, channels, &root, options)
+    }
+
+    /// The table of `rows` with `channels`, its shape taken from the first row's first PNG.
+    fn checked(
+        csv: &Path,
+        rows: Vec<Row>,
+        channels: Vec<String>,
+        root: &Path,
+        options: &PngCsvOptions,
+    ) -> Result<Self> {
         let first = rows
             .first()
             .ok_or_else(|| anyhow!("{}: the CSV has a header but no rows", csv.display()))?;
@@ -195,14 +225,14 @@ impl PngTable {
             format!(
                 "CSV line {}, column '{}'{}",
                 first.line,
-                header.names[channels[0]],
-                root_hint(&root, options.root.is_none())
+                channels[0],
+                root_hint(root, options.root.is_none())
             )
         })?;
         let shape = ImageShape {
             height: height as usize,
             width: width as usize,
-            channels: channels.iter().map(|&i| header.names[i].clone()).collect(),
+            channels,
         };
         Ok(Self { shape, rows })
     }
@@ -282,6 +312,105 @@ fn csv_error(e: &csv::Error) -> String {
         } => format!("line {line}: {len} fields, the header has {expected_len}"),
         _ => format!("line {line}: {e}"),
     }
+}
+
+/// The columns of the long layout: one PNG per row, `example` naming the example it belongs to,
+/// `channel` its channel and `path` the file (as `fetch` writes its `chosen.csv` with `group_by`).
+#[derive(Debug, Clone, Copy)]
+struct LongColumns {
+    example: usize,
+    channel: usize,
+    path: usize,
+}
+
+/// The examples of a long-layout CSV, in the order of their first rows, and the channel names: the
+/// first example's channels in its row order (or `options.channels`). Every example must have each
+/// channel once, and its rows one label and one set of fields.
+fn long_rows(
+    reader: &mut csv::Reader<File>,
+    header: &Header,
+    fields: &HashMap<&str, usize>,
+    label: Option<usize>,
+    long: LongColumns,
+    root: &Path,
+    options: &PngCsvOptions,
+) -> Result<(Vec<Row>, Vec<String>)> {
+    // Per example: its first line, its example fields, and (channel, path) per row.
+    type Group = (u64, Example, Vec<(String, PathBuf)>);
+    let mut groups: Vec<Group> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| anyhow!(csv_error(&e)))?;
+        let line = record.position().map_or(0, |p| p.line());
+        let cell = |i: usize| record.get(i).unwrap_or("").trim().to_string();
+        let (name, channel) = (cell(long.example), cell(long.channel));
+        if name.is_empty() || channel.is_empty() {
+            bail!("line {line}: the long layout needs an 'example' and a 'channel' in every row");
+        }
+        let (mut example, paths) = parse_row(&record, header, fields, label, &[long.path], root)
+            .map_err(|e| anyhow!("line {line}: {e}"))?;
+        if !fields.contains_key("id") {
+            example.id.clone_from(&name);
+        }
+        let path = paths.into_iter().next().expect("one channel column");
+        match index.get(&name) {
+            Some(&g) => {
+                let (first, kept, files) = &mut groups[g];
+                if *kept != example {
+                    bail!(
+                        "line {line}: example '{name}' has another label or field than on line                          {first}"
+                    );
+                }
+                if files.iter().any(|(c, _)| *c == channel) {
+                    bail!("line {line}: example '{name}' has channel '{channel}' twice");
+                }
+                files.push((channel, path));
+            }
+            None => {
+                index.insert(name, groups.len());
+                groups.push((line, example, vec![(channel, path)]));
+            }
+        }
+    }
+    let channels: Vec<String> = match (&options.channels, groups.first()) {
+        (Some(names), _) => names.clone(),
+        (None, Some((_, _, files))) => files.iter().map(|(c, _)| c.clone()).collect(),
+        (None, None) => Vec::new(),
+    };
+    let rows = groups
+        .into_iter()
+        .map(|(line, example, files)| {
+            let paths = channels
+                .iter()
+                .map(|c| {
+                    files
+                        .iter()
+                        .find(|(have, _)| have == c)
+                        .map(|(_, p)| p.clone())
+                        .ok_or_else(|| {
+                            anyhow!(
+                                "example '{}' (from line {line}) has no channel '{c}'",
+                                example.id
+                            )
+                        })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            if options.channels.is_none() && files.len() != channels.len() {
+                bail!(
+                    "example '{}' (from line {line}) has {} channels, the first example {}",
+                    example.id,
+                    files.len(),
+                    channels.len()
+                );
+            }
+            Ok(Row {
+                line,
+                example,
+                paths,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((rows, channels))
 }
 
 /// Parses one row into its example (without the image) and its PNG paths.
@@ -415,6 +544,81 @@ mod tests {
 
     fn open_err(csv: &Path, options: &PngCsvOptions) -> String {
         format!("{:#}", PngTable::open(csv, options).unwrap_err())
+    }
+
+    #[test]
+    fn the_long_layout_reads_the_same_examples_as_the_wide_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let wide = table(dir.path());
+        std::fs::create_dir(dir.path().join("files")).unwrap();
+        for name in ["r0a", "r0b", "r1a", "r1b"] {
+            std::fs::copy(
+                dir.path().join(format!("{name}.png")),
+                dir.path().join(format!("files/{name}.png")),
+            )
+            .unwrap();
+        }
+        // As fetch's chosen.csv with group_by: example (rows in any order within the file).
+        let long = dir.path().join("chosen.csv");
+        std::fs::write(
+            &long,
+            "url,digest,size,example,channel,label,path
+             file:///r0a.png,,1,x0,a,1,files/r0a.png
+             file:///r1a.png,,1,x1,a,,files/r1a.png
+             file:///r0b.png,,1,x0,b,1,files/r0b.png
+             file:///r1b.png,,1,x1,b,,files/r1b.png
+",
+        )
+        .unwrap();
+        let options = PngCsvOptions::default();
+        let (w, l) = (
+            PngTable::open(&wide, &options).unwrap(),
+            PngTable::open(&long, &options).unwrap(),
+        );
+        assert_eq!(l.shape, w.shape);
+        assert_eq!(l.read(0..2).unwrap(), w.read(0..2).unwrap());
+
+        // An example without one of the channels, or with one twice, is named.
+        std::fs::write(
+            &long,
+            "example,channel,label,path
+x0,a,1,files/r0a.png
+x0,b,1,files/r0b.png
+x1,a,0,files/r1a.png
+",
+        )
+        .unwrap();
+        let err = open_err(&long, &options);
+        assert!(
+            err.contains("example 'x1'") && err.contains("no channel 'b'"),
+            "{err}"
+        );
+        std::fs::write(
+            &long,
+            "example,channel,label,path
+x0,a,1,files/r0a.png
+x0,a,1,files/r0b.png
+",
+        )
+        .unwrap();
+        let err = open_err(&long, &options);
+        assert!(
+            err.contains("line 3") && err.contains("channel 'a' twice"),
+            "{err}"
+        );
+        std::fs::write(
+            &long,
+            "example,channel,label,path
+x0,a,1,files/r0a.png
+x0,b,2,files/r0b.png
+",
+        )
+        .unwrap();
+        let err = open_err(&long, &options);
+        assert!(
+            err.contains("line 3") && err.contains("another label"),
+            "{err}"
+        );
     }
 
     #[test]
