@@ -75,16 +75,23 @@ fn paper_pipeline_plans_a_download() {
         return;
     };
     let manifest = format!("manifest={}", manifest.display());
-    let status = p.ok(&[
-        "status",
-        &repo_file("pipelines/paper.yaml"),
-        "--set",
-        "source=download",
-        "--set",
-        &manifest,
-        "--set",
-        "download_n=3",
-    ]);
+    let paper = repo_file("pipelines/paper.yaml");
+    let status_of = |format: &str| {
+        let format = format!("download_format={format}");
+        p.ok(&[
+            "status",
+            &paper,
+            "--set",
+            "source=download",
+            "--set",
+            &format,
+            "--set",
+            &manifest,
+            "--set",
+            "download_n=3",
+        ])
+    };
+    let status = status_of("tfrecord");
     for task in [
         "fetched",
         "download",
@@ -98,16 +105,7 @@ fn paper_pipeline_plans_a_download() {
         "{status}"
     );
     // The same manifest read as per-channel PNGs: download_png instead of download.
-    let status = p.ok(&[
-        "status",
-        &repo_file("pipelines/paper.yaml"),
-        "--set",
-        "source=download",
-        "--set",
-        "download_format=png",
-        "--set",
-        &manifest,
-    ]);
+    let status = status_of("png");
     for task in ["fetched", "download_png", "folds"] {
         assert!(status.contains(&format!("run        {task} ")), "{status}");
     }

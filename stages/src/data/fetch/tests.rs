@@ -338,88 +338,27 @@ fn subset_is_stratified_and_seeded() {
     let path = dir.path().join("m.csv");
     std::fs::write(&path, text).unwrap();
     let m = Manifest::read(&path).unwrap();
-    let pick = choose(
-        &m,
-        Subset {
-            n: Some(10),
-            stratify_by: Some("label"),
-            group_by: None,
-        },
-        1,
-    )
-    .unwrap();
+    let subset = |n, stratify_by| Subset {
+        n,
+        stratify_by,
+        group_by: None,
+    };
+    let by_label = subset(Some(10), Some("label"));
+    let pick = choose(&m, by_label, 1).unwrap();
     let count = |l: &str| {
         pick.iter()
             .filter(|&&i| m.entries[i].fields[4] == l)
             .count()
     };
     assert_eq!((count("a"), count("b"), count("c")), (7, 2, 1));
-    assert_eq!(
-        pick,
-        choose(
-            &m,
-            Subset {
-                n: Some(10),
-                stratify_by: Some("label"),
-                group_by: None
-            },
-            1
-        )
-        .unwrap()
-    );
-    assert_ne!(
-        pick,
-        choose(
-            &m,
-            Subset {
-                n: Some(10),
-                stratify_by: Some("label"),
-                group_by: None
-            },
-            2
-        )
-        .unwrap()
-    );
+    assert_eq!(pick, choose(&m, by_label, 1).unwrap());
+    assert_ne!(pick, choose(&m, by_label, 2).unwrap());
     assert!(pick.windows(2).all(|w| w[0] < w[1]), "manifest order");
-    assert_eq!(
-        choose(
-            &m,
-            Subset {
-                n: None,
-                stratify_by: None,
-                group_by: None
-            },
-            1
-        )
-        .unwrap()
-        .len(),
-        100
-    );
-    assert_eq!(
-        choose(
-            &m,
-            Subset {
-                n: Some(7),
-                stratify_by: None,
-                group_by: None
-            },
-            1
-        )
-        .unwrap()
-        .len(),
-        7
-    );
-    let err = choose(
-        &m,
-        Subset {
-            n: Some(7),
-            stratify_by: Some("stratum"),
-            group_by: None,
-        },
-        1,
-    )
-    .unwrap_err()
-    .to_string();
+    assert_eq!(choose(&m, subset(None, None), 1).unwrap().len(), 100);
+    assert_eq!(choose(&m, subset(Some(7), None), 1).unwrap().len(), 7);
+    let err = choose(&m, subset(Some(7), Some("stratum")), 1)
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("params.stratify_by") && err.contains("no column 'stratum'"),
         "{err}"

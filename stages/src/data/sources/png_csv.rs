@@ -562,12 +562,11 @@ mod tests {
         let long = dir.path().join("chosen.csv");
         std::fs::write(
             &long,
-            "url,digest,size,example,channel,label,path
-             file:///r0a.png,,1,x0,a,1,files/r0a.png
-             file:///r1a.png,,1,x1,a,,files/r1a.png
-             file:///r0b.png,,1,x0,b,1,files/r0b.png
-             file:///r1b.png,,1,x1,b,,files/r1b.png
-",
+            "url,digest,size,example,channel,label,path\n\
+             file:///r0a.png,,1,x0,a,1,files/r0a.png\n\
+             file:///r1a.png,,1,x1,a,,files/r1a.png\n\
+             file:///r0b.png,,1,x0,b,1,files/r0b.png\n\
+             file:///r1b.png,,1,x1,b,,files/r1b.png\n",
         )
         .unwrap();
         let options = PngCsvOptions::default();
@@ -578,47 +577,26 @@ mod tests {
         assert_eq!(l.shape, w.shape);
         assert_eq!(l.read(0..2).unwrap(), w.read(0..2).unwrap());
 
-        // An example without one of the channels, or with one twice, is named.
-        std::fs::write(
-            &long,
-            "example,channel,label,path
-x0,a,1,files/r0a.png
-x0,b,1,files/r0b.png
-x1,a,0,files/r1a.png
-",
-        )
-        .unwrap();
-        let err = open_err(&long, &options);
-        assert!(
-            err.contains("example 'x1'") && err.contains("no channel 'b'"),
-            "{err}"
-        );
-        std::fs::write(
-            &long,
-            "example,channel,label,path
-x0,a,1,files/r0a.png
-x0,a,1,files/r0b.png
-",
-        )
-        .unwrap();
-        let err = open_err(&long, &options);
-        assert!(
-            err.contains("line 3") && err.contains("channel 'a' twice"),
-            "{err}"
-        );
-        std::fs::write(
-            &long,
-            "example,channel,label,path
-x0,a,1,files/r0a.png
-x0,b,2,files/r0b.png
-",
-        )
-        .unwrap();
-        let err = open_err(&long, &options);
-        assert!(
-            err.contains("line 3") && err.contains("another label"),
-            "{err}"
-        );
+        // An example without one of the channels, or with one twice, or with two labels, is named.
+        let header = "example,channel,label,path\n";
+        for (rows, expected) in [
+            (
+                "x0,a,1,files/r0a.png\nx0,b,1,files/r0b.png\nx1,a,0,files/r1a.png\n",
+                ["example 'x1'", "no channel 'b'"],
+            ),
+            (
+                "x0,a,1,files/r0a.png\nx0,a,1,files/r0b.png\n",
+                ["line 3", "channel 'a' twice"],
+            ),
+            (
+                "x0,a,1,files/r0a.png\nx0,b,2,files/r0b.png\n",
+                ["line 3", "another label"],
+            ),
+        ] {
+            std::fs::write(&long, format!("{header}{rows}")).unwrap();
+            let err = open_err(&long, &options);
+            assert!(expected.iter().all(|e| err.contains(e)), "{err}");
+        }
     }
 
     #[test]
