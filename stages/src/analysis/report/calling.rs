@@ -67,20 +67,33 @@ pub struct Calls {
     pub curves: Vec<Curve>,
 }
 
+/// The columns that name a row of `aggregate_calls`' tables: its (arch, fold) and hap.py's Type and
+/// Filter.
+struct RowKeys<'a> {
+    arch: &'a [String],
+    fold: &'a [i64],
+    types: &'a [String],
+    filters: &'a [String],
+}
+
+impl<'a> RowKeys<'a> {
+    fn of(table: &'a Frame) -> Result<Self> {
+        Ok(Self {
+            arch: table.strings("arch")?,
+            fold: table.ints("fold")?,
+            types: table.strings("Type")?,
+            filters: table.strings("Filter")?,
+        })
+    }
+}
+
 impl Calls {
     /// Reads `aggregate_calls`' counts and (when given) curves tables, keeping the shown archs'
     /// rows under `filter`.
     pub fn load(study: &Study, counts: &Path, curves: Option<&Path>, filter: &str) -> Result<Self> {
         let table = Frame::read_parquet(counts)?;
         let ctx = || format!("{}: not aggregate_calls' counts table", counts.display());
-        let (arch, fold) = (
-            table.strings("arch").with_context(ctx)?,
-            table.ints("fold").with_context(ctx)?,
-        );
-        let (types, filters) = (
-            table.strings("Type").with_context(ctx)?,
-            table.strings("Filter").with_context(ctx)?,
-        );
+        let keys = RowKeys::of(&table).with_context(ctx)?;
         let counts_cols = COUNT_COLUMNS
             .iter()
             .map(|c| table.ints(c).with_context(ctx))
@@ -91,14 +104,14 @@ impl Calls {
             .collect::<Result<Vec<_>>>()?;
         let rows = (0..table.rows())
             .filter(|&i| {
-                filters[i] == filter
-                    && CALL_TYPES.contains(&types[i].as_str())
-                    && study.archs.contains(&arch[i])
+                keys.filters[i] == filter
+                    && CALL_TYPES.contains(&keys.types[i].as_str())
+                    && study.archs.contains(&keys.arch[i])
             })
             .map(|i| CallRow {
-                arch: arch[i].clone(),
-                fold: fold[i],
-                vtype: types[i].clone(),
+                arch: keys.arch[i].clone(),
+                fold: keys.fold[i],
+                vtype: keys.types[i].clone(),
                 counts: std::array::from_fn(|k| counts_cols[k][i] as f64),
                 metrics: std::array::from_fn(|k| metric_cols[k][i]),
             })
@@ -144,28 +157,21 @@ fn read_curves(study: &Study, path: &Path) -> Result<Vec<Curve>> {
         return Ok(Vec::new());
     }
     let ctx = || format!("{}: not aggregate_calls' curves table", path.display());
-    let (arch, fold) = (
-        table.strings("arch").with_context(ctx)?,
-        table.ints("fold").with_context(ctx)?,
-    );
-    let (types, filters) = (
-        table.strings("Type").with_context(ctx)?,
-        table.strings("Filter").with_context(ctx)?,
-    );
+    let keys = RowKeys::of(&table).with_context(ctx)?;
     let qual = table.floats("QUAL").with_context(ctx)?;
     let recall = table.floats("METRIC.Recall").with_context(ctx)?;
     let precision = table.floats("METRIC.Precision").with_context(ctx)?;
     let mut curves: Vec<Curve> = Vec::new();
     for i in 0..table.rows() {
-        let shown = filters[i] == "ALL"
-            && CALL_TYPES.contains(&types[i].as_str())
-            && study.archs.contains(&arch[i])
+        let shown = keys.filters[i] == "ALL"
+            && CALL_TYPES.contains(&keys.types[i].as_str())
+            && study.archs.contains(&keys.arch[i])
             && recall[i].is_finite()
             && precision[i].is_finite();
         if !shown {
             continue;
         }
-        let key = (arch[i].clone(), fold[i], types[i].clone());
+        let key = (keys.arch[i].clone(), keys.fold[i], keys.types[i].clone());
         let point = CurvePoint {
             qual: qual[i],
             recall: recall[i],

@@ -7,7 +7,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::calling::{Calls, CALL_TYPES};
-use super::plot::{color, draw_legend, err, Figure, FAMILY};
+use super::plot::{color, draw_grid, draw_legend, err, Figure, FAMILY};
 use super::Study;
 
 /// One model's point: (arch index, classification F1, calling F1).
@@ -82,16 +82,12 @@ impl Figure for F1Scatter {
                     range(points.iter().map(|p| p.2)),
                 )
                 .map_err(err(name))?;
-            chart
-                .configure_mesh()
-                .x_desc("Classification F1 (validation)")
-                .y_desc(format!("{vtype} F1 (held-out genome)"))
-                .label_style((FAMILY, 12))
-                .axis_desc_style((FAMILY, 13))
-                .light_line_style(WHITE)
-                .bold_line_style(RGBColor(225, 225, 225))
-                .draw()
-                .map_err(err(name))?;
+            draw_grid(
+                &mut chart,
+                "Classification F1 (validation)",
+                &format!("{vtype} F1 (held-out genome)"),
+                name,
+            )?;
             for (i, label) in self.labels.iter().enumerate() {
                 let c = color(i);
                 let mine: Vec<(f64, f64)> = points

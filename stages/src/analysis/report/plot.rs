@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use anyhow::{anyhow, Context, Result};
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
@@ -70,6 +71,31 @@ where
         .border_style(RGBColor(200, 200, 200))
         .draw()
         .map_err(err(figure))
+}
+
+/// Draws the axes, their descriptions and a light grid in the report's style on a chart of two
+/// continuous axes.
+pub fn draw_grid<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    x_desc: &str,
+    y_desc: &str,
+    figure: &str,
+) -> Result<()> {
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .label_style((FAMILY, 12))
+        .axis_desc_style((FAMILY, 13))
+        .light_line_style(WHITE)
+        .bold_line_style(RGBColor(225, 225, 225))
+        .draw()
+        .map_err(err(figure))
+}
+
+/// A legend entry's mark for a line series of colour `c`: a short line as thick as the series'.
+pub fn legend_line(c: RGBColor) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
+    move |(x, y)| PathElement::new([(x, y), (x + 18, y)], c.stroke_width(2))
 }
 
 /// A figure that can draw itself on any plotters backend.

@@ -6,7 +6,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::calling::{Calls, CurvePoint, CALL_TYPES};
-use super::plot::{color, draw_legend, err, Figure, FAMILY};
+use super::plot::{color, draw_grid, draw_legend, err, legend_line, Figure, FAMILY};
 use super::Study;
 
 /// One model's curve.
@@ -85,16 +85,7 @@ impl Figure for PrCurves {
                 .y_label_area_size(55)
                 .build_cartesian_2d(x_lo..1.0, y_lo..1.0)
                 .map_err(err(name))?;
-            chart
-                .configure_mesh()
-                .x_desc("Recall")
-                .y_desc("Precision")
-                .label_style((FAMILY, 12))
-                .axis_desc_style((FAMILY, 13))
-                .light_line_style(WHITE)
-                .bold_line_style(RGBColor(225, 225, 225))
-                .draw()
-                .map_err(err(name))?;
+            draw_grid(&mut chart, "Recall", "Precision", name)?;
             let mut labelled = vec![false; self.labels.len()];
             for curve in curves {
                 let c = color(curve.arch);
@@ -107,9 +98,7 @@ impl Figure for PrCurves {
                 if !std::mem::replace(&mut labelled[curve.arch], true) {
                     series
                         .label(self.labels[curve.arch].clone())
-                        .legend(move |(x, y)| {
-                            PathElement::new([(x, y), (x + 18, y)], c.stroke_width(2))
-                        });
+                        .legend(legend_line(c));
                 }
             }
             draw_legend(&mut chart, SeriesLabelPosition::LowerLeft, 12, name)?;

@@ -5,7 +5,7 @@ use anyhow::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::plot::{draw_legend, err, Figure, FAMILY, PALETTE};
+use super::plot::{draw_grid, draw_legend, err, legend_line, Figure, FAMILY, PALETTE};
 use super::predictions::CLASSES;
 use crate::analysis::tables::PredictionRow;
 
@@ -69,16 +69,12 @@ impl Figure for Roc {
                 .y_label_area_size(50)
                 .build_cartesian_2d(0f64..1.0, 0f64..1.0)
                 .map_err(err(name))?;
-            chart
-                .configure_mesh()
-                .x_desc("False positive rate")
-                .y_desc("True positive rate")
-                .label_style((FAMILY, 12))
-                .axis_desc_style((FAMILY, 13))
-                .light_line_style(WHITE)
-                .bold_line_style(RGBColor(225, 225, 225))
-                .draw()
-                .map_err(err(name))?;
+            draw_grid(
+                &mut chart,
+                "False positive rate",
+                "True positive rate",
+                name,
+            )?;
             chart
                 .draw_series(DashedLineSeries::new(
                     [(0.0, 0.0), (1.0, 1.0)],
@@ -93,9 +89,7 @@ impl Figure for Roc {
                     .draw_series(LineSeries::new(points.iter().copied(), c.stroke_width(2)))
                     .map_err(err(name))?
                     .label(format!("{} (AUC {:.4})", CLASSES[k], auc(points)))
-                    .legend(move |(x, y)| {
-                        PathElement::new([(x, y), (x + 18, y)], c.stroke_width(2))
-                    });
+                    .legend(legend_line(c));
             }
             draw_legend(&mut chart, SeriesLabelPosition::LowerRight, 12, name)?;
         }
