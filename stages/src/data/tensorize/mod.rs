@@ -878,7 +878,8 @@ impl StageKind for Tensorize {
 
     fn version(&self) -> u32 {
         // 3: partitions with more than `max_reads_per_partition` reads are downsampled.
-        3
+        // 4: rows of reads starting together keep their input order (a stable sort).
+        4
     }
 
     fn about(&self) -> &'static str {

@@ -2,11 +2,10 @@
 //!
 //! One module per concern: [`read`] decodes alignment records, [`geometry`] places the window and the
 //! rows, [`channels`] gives every channel's pixel values, [`shuffle`] reproduces DeepVariant's read
-//! downsampling order, [`cpp_sort`] its row sort and [`draw`] puts reads into an image. Reads are drawn as given: realigned by
-//! [`super::realigner`] when the stage's `realign` param is on.
+//! downsampling order and [`draw`] puts reads into an image, its rows sorted by alignment start. Reads
+//! are drawn as given: realigned by [`super::realigner`] when the stage's `realign` param is on.
 
 pub mod channels;
-pub mod cpp_sort;
 pub mod draw;
 pub mod geometry;
 pub mod read;

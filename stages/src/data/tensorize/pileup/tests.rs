@@ -409,6 +409,40 @@ fn more_than_95_reads_are_downsampled_in_deepvariants_order_and_sorted_by_start(
 }
 
 #[test]
+fn reads_starting_together_keep_their_input_order() {
+    // 30 reads (more than an insertion sort's 16) at three starts, told apart by base quality.
+    let reads: Vec<AlignedRead> = (0..30)
+        .map(|i| {
+            read(Spec {
+                start: 470 + (i % 3) as i64,
+                quals: vec![11 + i as u8; 50],
+                ..Spec::default()
+            })
+        })
+        .collect();
+    let rows = |reads: &[AlignedRead]| -> Vec<(i64, u8)> {
+        let image = draw(reads, &[Channel::BaseQuality], &[false; 30]);
+        (5..35)
+            .map(|row| {
+                let first = (0..221).find(|&c| image.pixel(row, c)[0] != 0).unwrap();
+                (POS - 110 + first as i64, image.pixel(row, first)[0])
+            })
+            .collect()
+    };
+    let quality = |q: u8| scale(f32::from(q), 40.0);
+    let mut want: Vec<(i64, u8)> = (0..30)
+        .map(|i| (470 + (i % 3) as i64, quality(11 + i as u8)))
+        .collect();
+    want.sort_by_key(|&(start, _)| start);
+    assert_eq!(rows(&reads), want);
+    // Reversed input: the reads of each start come in reverse too.
+    let reversed: Vec<AlignedRead> = reads.into_iter().rev().collect();
+    let mut want: Vec<(i64, u8)> = want.into_iter().rev().collect();
+    want.sort_by_key(|&(start, _)| start);
+    assert_eq!(rows(&reversed), want);
+}
+
+#[test]
 fn a_cigar_that_does_not_match_the_sequence_is_an_error_naming_the_read() {
     let bad = build(Spec {
         name: "r10",
