@@ -97,10 +97,23 @@ fn observations(
 ) -> Vec<(i64, Option<Observation>)> {
     let mut out: Vec<(i64, Option<Observation>)> = Vec::with_capacity(read.bases.len());
     let (mut ref_pos, mut read_i) = (read.start, 0usize);
-    // Replaces the observation at the anchor `pos` (the base before an indel) if the read has one.
-    let anchor = |out: &mut Vec<(i64, Option<Observation>)>, pos: i64, obs: Option<Observation>| {
-        if let Some(last) = out.last_mut().filter(|(p, _)| *p == pos) {
-            last.1 = obs;
+    // Puts an indel at its anchor `pos` (the base before it), replacing the read's observation there,
+    // as DeepVariant's allele counter does: the anchor base is the read's base before the indel, or the
+    // reference's when the indel opens the read, and must be A, C, G or T for the indel to count.
+    let anchor = |out: &mut Vec<(i64, Option<Observation>)>,
+                  read_i: usize,
+                  pos: i64,
+                  obs: Option<Observation>| {
+        let anchor_base = match read_i {
+            0 => reference.base(pos),
+            i => read.bases[i - 1],
+        };
+        if !is_canonical(anchor_base) {
+            return;
+        }
+        match out.last_mut() {
+            Some(last) if last.0 == pos => last.1 = obs,
+            _ => out.push((pos, obs)),
         }
     };
     for op in &read.cigar {
@@ -127,11 +140,16 @@ fn observations(
                 let mean = quals.iter().map(|&q| f64::from(q)).sum::<f64>() / op.len.max(1) as f64;
                 let obs = (bases.iter().all(|&b| is_canonical(b)) && mean >= f64::from(min_bq))
                     .then(|| Observation::Insertion(bases.to_vec()));
-                anchor(&mut out, ref_pos - 1, obs);
+                anchor(&mut out, read_i, ref_pos - 1, obs);
                 read_i += op.len;
             }
             Kind::Deletion => {
-                anchor(&mut out, ref_pos - 1, Some(Observation::Deletion(op.len)));
+                anchor(
+                    &mut out,
+                    read_i,
+                    ref_pos - 1,
+                    Some(Observation::Deletion(op.len)),
+                );
                 ref_pos += op.len as i64;
             }
             Kind::Skip => ref_pos += op.len as i64,
@@ -383,6 +401,49 @@ mod tests {
         want.sort();
         assert_eq!(c.alts, want);
         assert_eq!(c.end(), 122);
+    }
+
+    #[test]
+    fn an_insertion_opening_a_read_counts_at_the_reference_base_before_it() {
+        let r = reference();
+        let mut reads = plain(10);
+        // Two reads with GG inserted after position 119, one of them opening with it.
+        reads.push(read(
+            100,
+            &[(Kind::Match, 20), (Kind::Insertion, 2), (Kind::Match, 28)],
+            |_| {},
+        ));
+        reads.push(read(
+            120,
+            &[(Kind::Insertion, 2), (Kind::Match, 30)],
+            |_| {},
+        ));
+        let c = find_candidates(&reads, &r, 100, 150, &Thresholds::default());
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert_eq!((c[0].start, c[0].alts.len()), (119, 1));
+        assert_eq!(c[0].support, [vec![10, 11]]);
+        assert_eq!(c[0].depth, 12);
+        // After a soft clip the clip's last base anchors it: an N there leaves it uncounted.
+        let clipped = |last: u8| {
+            let mut x = read(120, &[(Kind::Insertion, 2), (Kind::Match, 30)], |_| {});
+            x.cigar.insert(
+                0,
+                CigarOp {
+                    kind: Kind::SoftClip,
+                    len: 3,
+                },
+            );
+            x.bases.splice(0..0, [b'A', b'C', last]);
+            x.quals.splice(0..0, [30; 3]);
+            x
+        };
+        reads.pop();
+        reads.push(clipped(b'N'));
+        assert!(find_candidates(&reads, &r, 100, 150, &Thresholds::default()).is_empty());
+        reads.pop();
+        reads.push(clipped(b'T'));
+        let c = find_candidates(&reads, &r, 100, 150, &Thresholds::default());
+        assert_eq!(c[0].support, [vec![10, 11]]);
     }
 
     #[test]

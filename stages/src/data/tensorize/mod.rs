@@ -442,7 +442,7 @@ fn query_reads(
     for record in query.records() {
         let record =
             record.with_context(|| format!("reads {}: bad record in {region}", path.display()))?;
-        let decoded = AlignedRead::decode(&record, min_mapq)
+        let decoded = AlignedRead::decode(&record, &shared.header, min_mapq)
             .with_context(|| format!("reads {}", path.display()))?;
         if let Ok(read) = decoded {
             if read.overlaps(start, end) {
@@ -489,7 +489,8 @@ fn process(
             .collect();
     }
     let slice_for = |reads: &[&AlignedRead], end: i64| {
-        let lo = reads.iter().map(|r| r.start).min().unwrap_or(p.start);
+        // One base before the first read: the anchor of an indel that opens it.
+        let lo = reads.iter().map(|r| r.start - 1).min().unwrap_or(p.start);
         let hi = reads.iter().map(|r| r.end).max().unwrap_or(end);
         (lo.min(p.start - g.half()), hi.max(end + g.half() + 1))
     };
@@ -878,7 +879,8 @@ impl StageKind for Tensorize {
 
     fn version(&self) -> u32 {
         // 3: partitions with more than `max_reads_per_partition` reads are downsampled.
-        // 4: rows of reads starting together keep their input order (a stable sort).
+        // 4: rows of reads starting together keep their input order (a stable sort); indels opening a
+        // read are counted; pairs split across contigs are skipped.
         4
     }
 

@@ -3,6 +3,7 @@
 use std::io;
 
 use anyhow::{bail, Context, Result};
+use noodles::sam;
 use noodles::sam::alignment::record::cigar::op::Kind;
 use noodles::sam::alignment::record::data::field::Tag;
 use noodles::sam::alignment::Record;
@@ -53,14 +54,19 @@ pub enum Skip {
     Flags,
     /// Mapping quality below the minimum.
     MappingQuality,
+    /// One read of a pair not marked properly paired whose mate is on another contig.
+    ImproperlyPlaced,
 }
 
 impl AlignedRead {
-    /// Decodes `record`, or says why it is skipped: unmapped, secondary, supplementary, duplicate and
-    /// QC-failed records, and records with MAPQ below `min_mapping_quality`, are skipped as
-    /// DeepVariant's default read requirements do. Malformed records are errors naming the read.
+    /// Decodes `record` (its contigs named by `header`), or says why it is skipped: unmapped,
+    /// secondary, supplementary, duplicate and QC-failed records, records with MAPQ below
+    /// `min_mapping_quality`, and improperly placed ones (paired, not marked properly paired, the mate
+    /// on another contig) are skipped as DeepVariant's default read requirements do. Malformed records
+    /// are errors naming the read.
     pub fn decode<R: Record + ?Sized>(
         record: &R,
+        header: &sam::Header,
         min_mapping_quality: u8,
     ) -> Result<std::result::Result<Self, Skip>> {
         let name = record.name().map(|n| n.to_vec()).unwrap_or_default();
@@ -80,6 +86,16 @@ impl AlignedRead {
         };
         if mapq < min_mapping_quality {
             return Ok(Err(Skip::MappingQuality));
+        }
+        if flags.is_segmented() && !flags.is_properly_segmented() {
+            let contig = record.reference_sequence_id(header).transpose();
+            let mate = record.mate_reference_sequence_id(header).transpose();
+            if let (Some(contig), Some(mate)) = (contig.with_context(ctx)?, mate.with_context(ctx)?)
+            {
+                if contig != mate {
+                    return Ok(Err(Skip::ImproperlyPlaced));
+                }
+            }
         }
         let Some(start) = record.alignment_start().transpose().with_context(ctx)? else {
             return Ok(Err(Skip::Flags));

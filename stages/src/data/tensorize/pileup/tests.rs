@@ -104,8 +104,15 @@ fn build(spec: Spec) -> RecordBuf {
     b.build()
 }
 
+/// A header for records that name their contigs by index only.
+fn header() -> noodles::sam::Header {
+    noodles::sam::Header::default()
+}
+
 fn read(spec: Spec) -> AlignedRead {
-    AlignedRead::decode(&build(spec), 5).unwrap().unwrap()
+    AlignedRead::decode(&build(spec), &header(), 5)
+        .unwrap()
+        .unwrap()
 }
 
 fn geometry() -> Geometry {
@@ -346,13 +353,16 @@ fn filtered_records_are_skipped() {
         flags: Flags::DUPLICATE,
         ..Spec::default()
     });
-    assert_eq!(AlignedRead::decode(&dup, 5).unwrap(), Err(Skip::Flags));
+    assert_eq!(
+        AlignedRead::decode(&dup, &header(), 5).unwrap(),
+        Err(Skip::Flags)
+    );
     let low = build(Spec {
         mapq: 4,
         ..Spec::default()
     });
     assert_eq!(
-        AlignedRead::decode(&low, 5).unwrap(),
+        AlignedRead::decode(&low, &header(), 5).unwrap(),
         Err(Skip::MappingQuality)
     );
     for flags in [
@@ -365,8 +375,31 @@ fn filtered_records_are_skipped() {
             flags,
             ..Spec::default()
         });
-        assert_eq!(AlignedRead::decode(&r, 5).unwrap(), Err(Skip::Flags));
+        assert_eq!(
+            AlignedRead::decode(&r, &header(), 5).unwrap(),
+            Err(Skip::Flags)
+        );
     }
+}
+
+#[test]
+fn a_pair_split_across_contigs_is_skipped_unless_marked_properly_paired() {
+    // Paired reads (not marked properly paired) with the mate on contig 1, on contig 0, or unmapped.
+    let with_mate = |flags: Flags, mate: Option<usize>| {
+        let mut r = build(Spec {
+            flags: flags | Flags::SEGMENTED | Flags::FIRST_SEGMENT,
+            ..Spec::default()
+        });
+        *r.mate_reference_sequence_id_mut() = mate;
+        AlignedRead::decode(&r, &header(), 5).unwrap().err()
+    };
+    assert_eq!(
+        with_mate(Flags::empty(), Some(1)),
+        Some(Skip::ImproperlyPlaced)
+    );
+    assert_eq!(with_mate(Flags::empty(), Some(0)), None);
+    assert_eq!(with_mate(Flags::MATE_UNMAPPED, None), None);
+    assert_eq!(with_mate(Flags::PROPERLY_SEGMENTED, Some(1)), None);
 }
 
 #[test]
@@ -450,7 +483,9 @@ fn a_cigar_that_does_not_match_the_sequence_is_an_error_naming_the_read() {
         seq: ref_bases(480, 50),
         ..Spec::default()
     });
-    let error = AlignedRead::decode(&bad, 5).unwrap_err().to_string();
+    let error = AlignedRead::decode(&bad, &header(), 5)
+        .unwrap_err()
+        .to_string();
     assert!(
         error.contains("read 'r10'")
             && error.contains("CIGAR covers 40 read bases but the sequence has 50"),
