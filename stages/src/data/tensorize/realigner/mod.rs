@@ -14,6 +14,7 @@ pub mod alignment;
 pub mod debruijn;
 pub mod projection;
 pub mod read_aligner;
+pub mod striped;
 pub mod window_selector;
 
 #[cfg(test)]

@@ -12,6 +12,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::alignment::{ungapped, Alignment, Cigar, LocalAligner, Op};
+use super::striped::{self, QueryProfile};
 
 /// Length of the read k-mers of the fast pass (`kmer_size`).
 pub const FAST_PASS_KMER: usize = 32;
@@ -169,18 +170,19 @@ pub fn align_reads(
             }
         })
         .collect();
-    // Reads placed nowhere: Smith-Waterman scores against every haplotype the fast pass kept; the
-    // alignment itself is traced back for the chosen haplotype only.
+    // Reads placed nowhere: Smith-Waterman scores (striped, one query profile per read) against every
+    // haplotype the fast pass kept; the alignment itself is traced back for the chosen haplotype only.
     let mut sw: Vec<Vec<Option<i32>>> = vec![vec![None; reads.len()]; haplotypes.len()];
     for r in 0..reads.len() {
         if passes.iter().any(|p| p.reads[r].is_some()) {
             continue;
         }
+        let mut profile = QueryProfile::new(reads[r]);
         for (h, pass) in passes.iter().enumerate() {
             if pass.score == 0 || haps[h].is_none() {
                 continue;
             }
-            sw[h][r] = aligner.score(reads[r], &haplotypes[h]).map(|b| b.score);
+            sw[h][r] = striped::score(&mut profile, &haplotypes[h]);
         }
     }
     let mut order: Vec<usize> = (0..haplotypes.len()).collect();
