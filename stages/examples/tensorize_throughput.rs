@@ -3,7 +3,8 @@
 //! output of the `simulate` kind. Runs each thread count `--runs` times and prints one JSON object per
 //! thread count with the best wall time and the CPU time (user + system, all threads) of that run.
 //! `--regions chr20:10000000-10010000,...` limits the regions (the stage's `regions` param) and
-//! `--realign false` turns the local realigner off.
+//! `--realign false` turns the local realigner off; `--window-selector allele_count_linear` picks the
+//! realigner's other window model.
 //!
 //! ```text
 //! cargo run --release -p pipe-stages --example tensorize_throughput -- --reads reads.bam \
@@ -55,6 +56,10 @@ fn main() -> Result<()> {
             "--runs" => runs = value()?.parse()?,
             "--regions" => params.regions = Some(value()?.split(',').map(String::from).collect()),
             "--realign" => params.realign = value()?.parse()?,
+            "--window-selector" => {
+                params.window_selector = serde_json::from_value(value()?.into())
+                    .context("--window-selector: variant_reads or allele_count_linear")?
+            }
             _ => bail!(
                 "unknown option {flag}; see the header of stages/examples/tensorize_throughput.rs"
             ),

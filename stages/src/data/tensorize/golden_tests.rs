@@ -63,7 +63,6 @@ fn images_match_deepvariants_golden_examples() {
     let params = Params {
         regions: Some(vec!["chr20:10000000-10010000".into()]),
         channels,
-        window_selector: WindowSelector::VariantReads,
         ..Params::default()
     };
     let out = tempfile::tempdir().unwrap();

@@ -104,8 +104,8 @@ pub struct Params {
     /// (`--max_reads_per_partition`, 1500; 0 keeps every read): [`downsample`].
     #[serde(default = "default_max_reads_per_partition")]
     pub max_reads_per_partition: usize,
-    /// Which positions open a realignment window: `allele_count_linear` (pipe's default so far) or
-    /// `variant_reads` (DeepVariant's default: 2 to 300 reads show a variant allele there).
+    /// Which positions open a realignment window: `variant_reads` (DeepVariant's default: 2 to 300
+    /// reads show a variant allele there) or `allele_count_linear` (its trained linear model).
     #[serde(default)]
     pub window_selector: WindowSelector,
 }
@@ -115,9 +115,9 @@ pub struct Params {
 #[serde(rename_all = "snake_case")]
 pub enum WindowSelector {
     /// DeepVariant's allele-count linear model (`--ws_use_window_selector_model`).
-    #[default]
     AlleleCountLinear,
     /// DeepVariant's default: positions where 2 to 300 reads show a substitution, indel or clip.
+    #[default]
     VariantReads,
 }
 
@@ -880,7 +880,7 @@ impl StageKind for Tensorize {
     fn version(&self) -> u32 {
         // 3: partitions with more than `max_reads_per_partition` reads are downsampled.
         // 4: rows of reads starting together keep their input order (a stable sort); indels opening a
-        // read are counted; pairs split across contigs are skipped.
+        // read are counted; pairs split across contigs are skipped; `variant_reads` windows by default.
         4
     }
 
