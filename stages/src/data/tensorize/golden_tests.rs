@@ -37,6 +37,75 @@ fn differences(
     (rows, per_channel)
 }
 
+/// The real window's inputs and DeepVariant 1.5's options as its run_info.pbtxt gives them (the rest
+/// are pipe's defaults), with `labeler`; `None` when ../shared is absent.
+fn golden_run(labeler: Labeler) -> Option<(Inputs, Params)> {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data");
+    if !data.join("deepvariant-golden").exists() {
+        pipe_testkit::skip("../shared/data/deepvariant-golden not found");
+        return None;
+    }
+    let dir = data.join("na12878-chr20");
+    let inputs = Inputs {
+        reads: dir.join("NA12878_S1.chr20.10_10p1mb.bam"),
+        reference: dir.join("ucsc.hg19.chr20.unittest.fasta.gz"),
+        truth: Some(dir.join("test_nist.b37_chr20_100kbp_at_10mb.vcf.gz")),
+        confident: Some(dir.join("test_nist.b37_chr20_100kbp_at_10mb.bed")),
+    };
+    let channels: Vec<String> = WGS_CHANNELS[..6]
+        .iter()
+        .map(|c| c.name().to_string())
+        .collect();
+    let params = Params {
+        regions: Some(vec!["chr20:10000000-10010000".into()]),
+        channels,
+        window_selector: WindowSelector::VariantReads,
+        labeler,
+        ..Params::default()
+    };
+    Some((inputs, params))
+}
+
+/// DeepVariant made its golden examples with its haplotype labeler: ours, with `labeler: haplotype`,
+/// are the same 49 candidate ids with the same labels.
+#[test]
+fn haplotype_labels_match_deepvariants_golden_examples() {
+    let Some((inputs, params)) = golden_run(Labeler::Haplotype) else {
+        return;
+    };
+    let golden_path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data/deepvariant-golden/golden.training_examples.tfrecord.gz");
+    let out = tempfile::tempdir().unwrap();
+    let path = out.path().join("examples.parquet");
+    tensorize(&inputs, &params, 2, &path, &ProgressSink::discard()).unwrap();
+    let ours: BTreeMap<String, Option<i8>> = ExamplesFile::open(&path)
+        .unwrap()
+        .read_all()
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.id, e.label))
+        .collect();
+    let mut golden = BTreeMap::new();
+    for record in RecordReader::open(&golden_path).unwrap() {
+        let dv = tf_example::decode(&record.unwrap()).unwrap();
+        golden.insert(dv.example.id, dv.example.label);
+    }
+    assert_eq!(golden.len(), 49);
+    let labelled =
+        |m: &BTreeMap<String, Option<i8>>, l: i8| m.values().filter(|&&v| v == Some(l)).count();
+    println!(
+        "haplotype labeler: {} examples; labels 0/1/2: ours {}/{}/{}, DeepVariant's {}/{}/{}",
+        ours.len(),
+        labelled(&ours, 0),
+        labelled(&ours, 1),
+        labelled(&ours, 2),
+        labelled(&golden, 0),
+        labelled(&golden, 1),
+        labelled(&golden, 2)
+    );
+    assert_eq!(ours, golden);
+}
+
 /// Compares example by example (candidate id, label, image bytes) and prints, for each image that
 /// differs, the rows that differ and the differing pixels per channel. With `GOLDEN_DUMP=<dir>` it
 /// writes both images of each differing example there (`<id>.ours`, `<id>.golden`, raw HWC bytes).

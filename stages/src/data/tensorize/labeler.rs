@@ -223,6 +223,31 @@ impl Truth {
 
     /// Unfiltered records starting in `[start, end)` on `contig`, in file order.
     pub fn query(&mut self, contig: &str, start: i64, end: i64) -> Result<Vec<TruthVariant>> {
+        self.records(contig, start, end, |pos, _| (start..end).contains(&pos))
+    }
+
+    /// Unfiltered records overlapping `[start, end)` on `contig` (their reference allele reaches
+    /// into it), in file order.
+    pub fn query_overlapping(
+        &mut self,
+        contig: &str,
+        start: i64,
+        end: i64,
+    ) -> Result<Vec<TruthVariant>> {
+        self.records(contig, start, end, |pos, ref_end| {
+            pos < end && ref_end > start
+        })
+    }
+
+    /// Unfiltered records the index finds for `[start, end)` for which `keep(start, end)` holds (of
+    /// the record's reference allele, 0-based).
+    fn records(
+        &mut self,
+        contig: &str,
+        start: i64,
+        end: i64,
+        keep: impl Fn(i64, i64) -> bool,
+    ) -> Result<Vec<TruthVariant>> {
         if !self.contigs().iter().any(|c| c == contig) || start >= end {
             return Ok(Vec::new());
         }
@@ -249,7 +274,7 @@ impl Truth {
                 continue;
             };
             let pos = usize::from(pos) as i64 - 1;
-            if pos < start || pos >= end {
+            if !keep(pos, pos + record.reference_bases().len() as i64) {
                 continue;
             }
             let filters = record.filters();

@@ -1,0 +1,196 @@
+use super::*;
+use crate::data::tensorize::candidates::alt_combinations;
+use crate::data::tensorize::labeler::{candidate_genotype, label};
+
+/// 0-based position of the reference's first base.
+const START: i64 = 1000;
+
+/// 200 bp of pseudo-random reference starting at [`START`], with `AAAAAA` at 1050..1056.
+fn reference() -> ReferenceSlice {
+    let mut state = 12345u32;
+    let mut bases: Vec<u8> = (0..200)
+        .map(|_| {
+            state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            b"ACGT"[(state >> 16) as usize % 4]
+        })
+        .collect();
+    bases[49] = b'C';
+    bases[50..56].copy_from_slice(b"AAAAAA");
+    bases[56] = b'G';
+    ReferenceSlice {
+        start: START,
+        bases,
+    }
+}
+
+fn base(pos: i64) -> String {
+    (reference().base(pos) as char).to_string()
+}
+
+fn candidate(start: i64, ref_bases: &str, alts: &[&str]) -> Candidate {
+    Candidate {
+        start,
+        ref_bases: ref_bases.into(),
+        alts: alts.iter().map(|a| a.to_string()).collect(),
+        support: vec![Vec::new(); alts.len()],
+        depth: 0,
+        ref_support: 0,
+    }
+}
+
+fn truth(start: i64, ref_bases: &str, alts: &[&str], gt: [usize; 2]) -> TruthVariant {
+    TruthVariant {
+        start,
+        ref_bases: ref_bases.into(),
+        alts: alts.iter().map(|a| a.to_string()).collect(),
+        genotype: gt.iter().map(|&a| Some(a)).collect(),
+    }
+}
+
+/// A SNP at `pos` to the first base that is not the reference's.
+fn snp(pos: i64) -> (String, String) {
+    let r = base(pos);
+    let alt = ["A", "C", "G", "T"].into_iter().find(|b| *b != r).unwrap();
+    (r, alt.to_string())
+}
+
+fn labels(genotype: &[usize], alts: usize) -> Vec<i8> {
+    alt_combinations(alts)
+        .iter()
+        .map(|a| label(genotype, a))
+        .collect()
+}
+
+#[test]
+fn a_deletion_written_elsewhere_in_a_homopolymer_gets_the_truths_label() {
+    let reference = reference();
+    // The candidate deletes the run's first A (anchored on the C before it), the truth its last.
+    let c = candidate(1049, "CA", &["C"]);
+    let t = truth(1054, "AA", &["A"], [0, 1]);
+    let g = haplotype_genotypes(
+        std::slice::from_ref(&c),
+        std::slice::from_ref(&t),
+        &reference,
+    );
+    assert_eq!(labels(&g[0], 1), [1]);
+    // The positional labeler finds no truth record at the candidate's position.
+    let at = [t.clone()].into_iter().find(|t| t.start == c.start);
+    assert_eq!(labels(&candidate_genotype(&c, at.as_ref()), 1), [0]);
+    // Homozygous, and with the truth written at the run's start instead.
+    let t = truth(1049, "CA", &["C"], [1, 1]);
+    let c = candidate(1053, "AA", &["A"]);
+    let g = haplotype_genotypes(&[c], &[t], &reference);
+    assert_eq!(labels(&g[0], 1), [2]);
+}
+
+#[test]
+fn a_candidate_without_truth_is_hom_ref() {
+    let reference = reference();
+    let (r, a) = snp(1100);
+    let c = candidate(1100, &r, &[&a]);
+    assert_eq!(
+        haplotype_genotypes(std::slice::from_ref(&c), &[], &reference),
+        [[0, 0]]
+    );
+    // A truth SNP elsewhere in the group does not make it a variant.
+    let (r2, a2) = snp(1105);
+    let t = truth(1105, &r2, &[&a2], [0, 1]);
+    assert_eq!(haplotype_genotypes(&[c], &[t], &reference), [[0, 0]]);
+}
+
+#[test]
+fn het_and_hom_alt_truth_snps_label_1_and_2() {
+    let reference = reference();
+    let (r1, a1) = snp(1100);
+    let (r2, a2) = snp(1110);
+    let (r3, a3) = snp(1180);
+    let cands = [
+        candidate(1100, &r1, &[&a1]),
+        candidate(1110, &r2, &[&a2]),
+        candidate(1180, &r3, &[&a3]),
+    ];
+    let truths = [
+        truth(1100, &r1, &[&a1], [0, 1]),
+        truth(1110, &r2, &[&a2], [1, 1]),
+        truth(1180, &r3, &[&a3], [1, 0]),
+    ];
+    let g = haplotype_genotypes(&cands, &truths, &reference);
+    let got: Vec<Vec<i8>> = g.iter().map(|g| labels(g, 1)).collect();
+    assert_eq!(got, [[1], [2], [1]]);
+}
+
+#[test]
+fn snps_that_make_one_truth_mnp_are_both_labelled() {
+    let reference = reference();
+    let (r1, a1) = snp(1120);
+    let (r2, a2) = snp(1121);
+    let mnp = truth(1120, &(r1.clone() + &r2), &[&(a1.clone() + &a2)], [0, 1]);
+    let cands = [candidate(1120, &r1, &[&a1]), candidate(1121, &r2, &[&a2])];
+    let g = haplotype_genotypes(&cands, std::slice::from_ref(&mnp), &reference);
+    assert_eq!(labels(&g[0], 1), [1]);
+    assert_eq!(labels(&g[1], 1), [1]);
+    // A complex truth allele (a SNP, a base kept, 3 deleted) split into a SNP and a deletion.
+    let (r, a) = snp(1130);
+    let ref_bases: String = (1130..1135).map(base).collect();
+    let complex = truth(1130, &ref_bases, &[&(a.clone() + &base(1131))], [1, 1]);
+    let deleted: String = (1131..1135).map(base).collect();
+    let cands = [
+        candidate(1130, &r, &[&a]),
+        candidate(1131, &deleted, &[&base(1131)]),
+    ];
+    let g = haplotype_genotypes(&cands, &[complex], &reference);
+    assert_eq!(labels(&g[0], 1), [2]);
+    assert_eq!(labels(&g[1], 1), [2]);
+}
+
+#[test]
+fn a_multi_allelic_candidate_gets_both_truth_alts() {
+    let reference = reference();
+    let r = base(1140);
+    let alts: Vec<&str> = ["A", "C", "G", "T"]
+        .into_iter()
+        .filter(|b| *b != r)
+        .collect();
+    let c = candidate(1140, &r, &[alts[0], alts[1]]);
+    let t = truth(1140, &r, &[alts[1], alts[0]], [1, 2]);
+    let g = haplotype_genotypes(std::slice::from_ref(&c), &[t], &reference);
+    assert_eq!(labels(&g[0], 2), [1, 1, 2]);
+    // Only the second alt is in the truth: the candidate is 0/2.
+    let t = truth(1140, &r, &[alts[1]], [0, 1]);
+    let g = haplotype_genotypes(&[c], &[t], &reference);
+    assert_eq!(labels(&g[0], 2), [0, 1, 1]);
+}
+
+#[test]
+fn a_truth_allele_no_candidate_makes_leaves_the_candidates_hom_ref() {
+    let reference = reference();
+    let (r, a) = snp(1150);
+    let other = ["A", "C", "G", "T"]
+        .into_iter()
+        .find(|b| *b != r && *b != a)
+        .unwrap();
+    let c = candidate(1150, &r, &[&a]);
+    let t = truth(1150, &r, &[other], [1, 1]);
+    assert_eq!(haplotype_genotypes(&[c], &[t], &reference), [[0, 0]]);
+}
+
+#[test]
+fn groups_split_past_30_bp_and_at_8_variants_of_a_type() {
+    let v = |start: i64, end: i64, is_truth: bool| Variant {
+        start,
+        end,
+        alleles: vec!["A", "C"],
+        is_truth,
+        index: 0,
+    };
+    // 30 bp from the end of one (exclusive) to the start of the next still joins; 31 does not.
+    let variants = [v(100, 101, false), v(130, 131, true), v(161, 162, false)];
+    assert_eq!(group(&variants), [vec![0, 1], vec![2]]);
+    // Nine candidates 1 bp apart: the ninth starts a new group, truth records still join.
+    let mut variants: Vec<Variant> = (0..9).map(|i| v(100 + i, 101 + i, false)).collect();
+    variants.push(v(109, 110, true));
+    assert_eq!(group(&variants), [(0..8).collect::<Vec<_>>(), vec![8, 9]]);
+    // Variants sharing an end stay together whatever the limits.
+    let variants: Vec<Variant> = (0..10).map(|i| v(100 - i, 101, false)).rev().collect();
+    assert_eq!(group(&variants), [(0..10).collect::<Vec<_>>()]);
+}
