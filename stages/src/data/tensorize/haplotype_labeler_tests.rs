@@ -194,3 +194,288 @@ fn groups_split_past_30_bp_and_at_8_variants_of_a_type() {
     let variants: Vec<Variant> = (0..10).map(|i| v(100 - i, 101, false)).rev().collect();
     assert_eq!(group(&variants), [(0..10).collect::<Vec<_>>()]);
 }
+
+#[test]
+fn groups_stop_before_100000_genotype_combinations() {
+    // DeepVariant's exome case: genotype counts 10, 6, 6, 3, 15, 15, 6, 6; the second and third
+    // share an end. 10 * 36 * 3 * 15 = 16,200, times 15 would pass 100,000.
+    let alleles: [&[&str]; 8] = [
+        &["A", "C", "G", "T"],
+        &["GA", "G", "TA"],
+        &["A", "C", "T"],
+        &["T", "G"],
+        &["G", "C", "GC", "GT", "T"],
+        &["G", "A", "C", "GT", "T"],
+        &["A", "C", "T"],
+        &["G", "C", "T"],
+    ];
+    let starts = [921, 925, 926, 927, 930, 931, 934, 937];
+    let variants: Vec<Variant> = starts
+        .iter()
+        .zip(alleles)
+        .map(|(&start, alleles)| Variant {
+            start,
+            end: start + alleles[0].len() as i64,
+            alleles: alleles.to_vec(),
+            is_truth: false,
+            index: 0,
+        })
+        .collect();
+    let sizes: Vec<usize> = group(&variants).iter().map(Vec::len).collect();
+    assert_eq!(sizes, [5, 3]);
+}
+
+/// A labelling case: the reference (bases from `start`), candidates and truth records as
+/// `(start, [ref, alts...])` (truth with its genotype), and the candidates' expected genotypes.
+struct Case<'a> {
+    reference: (&'a str, i64),
+    candidates: &'a [(i64, &'a [&'a str])],
+    truth: &'a [(i64, &'a [&'a str], [usize; 2])],
+    expected: &'a [[usize; 2]],
+}
+
+impl Case<'_> {
+    fn check(&self, name: &str) {
+        let reference = ReferenceSlice {
+            start: self.reference.1,
+            bases: self.reference.0.as_bytes().to_vec(),
+        };
+        let cands: Vec<Candidate> = self
+            .candidates
+            .iter()
+            .map(|(s, a)| candidate(*s, a[0], &a[1..]))
+            .collect();
+        let truths: Vec<TruthVariant> = self
+            .truth
+            .iter()
+            .map(|(s, a, gt)| truth(*s, a[0], &a[1..], *gt))
+            .collect();
+        let got = haplotype_genotypes(&cands, &truths, &reference);
+        let want: Vec<Vec<usize>> = self.expected.iter().map(|g| g.to_vec()).collect();
+        assert_eq!(got, want, "{name}");
+    }
+}
+
+/// Cases of DeepVariant's own tests (`haplotype_labeler_test.py`), most from real call sets.
+#[test]
+fn deepvariants_labelling_cases_get_its_genotypes() {
+    let cases = [
+        (
+            "a truth SNP written as an insertion and a deletion",
+            Case {
+                reference: ("AACTGAAAAAAAAAAAAAAAAAAAAAAAAA", 0),
+                candidates: &[(1, &["A", "AG"]), (2, &["CT", "T"])],
+                truth: &[(2, &["C", "G"], [0, 1])],
+                expected: &[[0, 1], [0, 1]],
+            },
+        ),
+        (
+            "a deletion and an insertion making three truth records",
+            Case {
+                reference: ("xATAGTTATC", 3528530),
+                candidates: &[(3528531, &["ATAG", "A"]), (3528537, &["A", "ATT"])],
+                truth: &[
+                    (3528533, &["A", "T"], [1, 1]),
+                    (3528534, &["G", "A"], [1, 1]),
+                    (3528536, &["TA", "T"], [1, 1]),
+                ],
+                expected: &[[1, 1], [1, 1]],
+            },
+        ),
+        (
+            "a deletion and a SNP making a complex truth allele",
+            Case {
+                reference: ("xTCCCCCA", 4030066),
+                candidates: &[(4030067, &["TC", "T"]), (4030072, &["C", "G"])],
+                truth: &[(4030071, &["CC", "G"], [1, 1])],
+                expected: &[[1, 1], [1, 1]],
+            },
+        ),
+        (
+            "four candidates making five truth records",
+            Case {
+                reference: ("xACATGGATGGA", 4568150),
+                candidates: &[
+                    (4568151, &["AC", "A"]),
+                    (4568154, &["TG", "T"]),
+                    (4568156, &["G", "T"]),
+                    (4568157, &["A", "ATACCCTTT"]),
+                ],
+                truth: &[
+                    (4568152, &["C", "A"], [1, 1]),
+                    (4568153, &["A", "T"], [1, 1]),
+                    (4568155, &["G", "A"], [1, 1]),
+                    (4568156, &["G", "T"], [1, 1]),
+                    (4568157, &["A", "ACCCTTT"], [1, 1]),
+                ],
+                expected: &[[1, 1], [1, 1], [1, 1], [1, 1]],
+            },
+        ),
+        (
+            "phased heterozygous truth on one haplotype",
+            Case {
+                reference: ("xCGTGAATGAAA", 1689632),
+                candidates: &[
+                    (1689633, &["C", "CT"]),
+                    (1689635, &["TG", "T"]),
+                    (1689638, &["ATG", "A"]),
+                    (1689641, &["A", "ACAG"]),
+                ],
+                truth: &[
+                    (1689633, &["C", "CT"], [1, 0]),
+                    (1689636, &["G", "A"], [1, 0]),
+                    (1689639, &["T", "C"], [1, 0]),
+                    (1689640, &["G", "A"], [1, 0]),
+                    (1689641, &["A", "G"], [1, 0]),
+                ],
+                expected: &[[0, 1], [0, 1], [0, 1], [0, 1]],
+            },
+        ),
+        (
+            "overlapping candidate deletions",
+            Case {
+                reference: ("xAATT", 2525695),
+                candidates: &[(2525696, &["AAT", "A"]), (2525697, &["AT", "T"])],
+                truth: &[(2525696, &["AAT", "A"], [0, 1])],
+                expected: &[[0, 1], [0, 0]],
+            },
+        ),
+        (
+            "the multi-allelic candidate's second alt makes the truth SNP",
+            Case {
+                reference: ("CGCCCCATACCTTTT", 279767),
+                candidates: &[(279768, &["G", "C"]), (279773, &["ATA", "C", "CTA"])],
+                truth: &[(279773, &["A", "C"], [0, 1])],
+                expected: &[[0, 0], [0, 2]],
+            },
+        ),
+        (
+            "fewest false positives over the exact representation",
+            Case {
+                reference: ("AGACACACACACACAAAAAAAAATCAT", 214012389),
+                candidates: &[
+                    (214012390, &["G", "GAC"]),
+                    (214012402, &["CAA", "C"]),
+                    (214012404, &["A", "C"]),
+                ],
+                truth: &[(214012404, &["A", "C"], [1, 1])],
+                expected: &[[0, 1], [0, 1], [0, 1]],
+            },
+        ),
+        (
+            "multi-allelic truth records across five candidates",
+            Case {
+                reference: ("TGTTTTTTTTTAAAAAAATTATTTCTTCTTT", 167012239),
+                candidates: &[
+                    (167012240, &["GT", "G"]),
+                    (167012246, &["TTTT", "A"]),
+                    (167012247, &["T", "A"]),
+                    (167012248, &["T", "A"]),
+                    (167012249, &["T", "A"]),
+                ],
+                truth: &[
+                    (167012240, &["GTTT", "G", "GTT"], [1, 2]),
+                    (167012249, &["T", "A", "TAA"], [1, 2]),
+                ],
+                expected: &[[1, 1], [0, 0], [0, 0], [0, 1], [1, 1]],
+            },
+        ),
+        (
+            "false positives count in the score",
+            Case {
+                reference: ("GGGTGTGTGTGTGTGTGTGTGTGTGTGCGTGTGTGTGTTTGTGTTG", 9508942),
+                candidates: &[(9508943, &["GGT", "G"]), (9508967, &["T", "C", "TGC"])],
+                truth: &[
+                    (9508943, &["GGT", "G"], [0, 1]),
+                    (9508967, &["T", "C", "TGC"], [1, 2]),
+                ],
+                expected: &[[0, 1], [1, 2]],
+            },
+        ),
+        (
+            "thirteen candidates around one truth SNP (too slow for DeepVariant's test suite)",
+            Case {
+                reference: (
+                    "GCTGGAGGCGTGGGGACACCGGAACATAGGCCCCGCCCCGCCCCGACGC",
+                    32274451,
+                ),
+                candidates: &[
+                    (32274452, &["C", "G"]),
+                    (32274453, &["T", "G"]),
+                    (32274456, &["A", "G"]),
+                    (32274459, &["C", "G"]),
+                    (32274461, &["T", "G"]),
+                    (32274465, &["GACA", "G"]),
+                    (32274467, &["CA", "C"]),
+                    (32274470, &["C", "G"]),
+                    (32274473, &["A", "G"]),
+                    (32274474, &["AC", "A"]),
+                    (32274475, &["C", "A"]),
+                    (32274477, &["T", "A"]),
+                    (32274480, &["G", "C"]),
+                ],
+                truth: &[(32274470, &["C", "G"], [1, 1])],
+                expected: &[
+                    [0, 0],
+                    [0, 0],
+                    [0, 0],
+                    [0, 0],
+                    [0, 0],
+                    [0, 0],
+                    [0, 0],
+                    [1, 1],
+                    [0, 0],
+                    [0, 0],
+                    [0, 0],
+                    [0, 0],
+                    [0, 0],
+                ],
+            },
+        ),
+        (
+            "variants at both ends of a contig",
+            Case {
+                reference: ("ACGT", 0),
+                candidates: &[(0, &["A", "G"]), (3, &["T", "C", "TCCC"])],
+                truth: &[(0, &["A", "G"], [1, 1]), (3, &["T", "C"], [0, 1])],
+                expected: &[[1, 1], [0, 1]],
+            },
+        ),
+    ];
+    for (name, case) in &cases {
+        case.check(name);
+    }
+}
+
+#[test]
+fn a_truth_with_other_alts_labels_the_candidates_alt_by_its_copies() {
+    // Candidate A>C against truth alts G and C, and against an unrelated insertion candidate.
+    for (gt, want) in [
+        ([0, 2], [0, 1]),
+        ([1, 2], [0, 1]),
+        ([1, 1], [0, 0]),
+        ([2, 2], [1, 1]),
+    ] {
+        Case {
+            reference: ("xAy", 41),
+            candidates: &[(42, &["A", "C"])],
+            truth: &[(42, &["A", "G", "C"], gt)],
+            expected: &[want],
+        }
+        .check(&format!("truth {gt:?}"));
+    }
+    for (gt, want) in [
+        ([0, 1], [0, 2]),
+        ([1, 1], [2, 2]),
+        ([1, 2], [1, 2]),
+        ([2, 2], [1, 1]),
+    ] {
+        Case {
+            reference: ("xAy", 41),
+            candidates: &[(42, &["A", "G", "C"])],
+            truth: &[(42, &["A", "C", "G"], gt)],
+            expected: &[want],
+        }
+        .check(&format!("multi-allelic truth {gt:?}"));
+    }
+}

@@ -419,6 +419,37 @@ mod tests {
     }
 
     #[test]
+    fn overlapping_queries_find_records_starting_before_the_interval() {
+        use std::io::Write as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("truth.vcf.gz");
+        let mut w = bgzf::io::Writer::new(File::create(&path).unwrap());
+        write!(
+            w,
+            "##fileformat=VCFv4.3\n##contig=<ID=c>\n##FORMAT=<ID=GT,Number=1,Type=String,Description=\"Genotype\">\n\
+             #CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS\n\
+             c\t10\t.\tAAAAA\tA\t.\tPASS\t.\tGT\t0/1\n\
+             c\t20\t.\tA\tC\t.\tPASS\t.\tGT\t1/1\n"
+        )
+        .unwrap();
+        w.finish().unwrap();
+        let vcf::Index::Tabix(index) = vcf::fs::index(&path).unwrap() else {
+            panic!("noodles built a CSI index for a small VCF");
+        };
+        tabix::fs::write(dir.path().join("truth.vcf.gz.tbi"), &index).unwrap();
+        let mut truth = Truth::open(&path).unwrap();
+        // The deletion covers 0-based 9..14: it overlaps 12..15 but does not start there.
+        assert!(truth.query("c", 12, 15).unwrap().is_empty());
+        let starts = |v: Vec<TruthVariant>| v.iter().map(|t| t.start).collect::<Vec<_>>();
+        assert_eq!(starts(truth.query_overlapping("c", 12, 15).unwrap()), [9]);
+        assert!(truth.query_overlapping("c", 14, 19).unwrap().is_empty());
+        assert_eq!(
+            starts(truth.query_overlapping("c", 13, 20).unwrap()),
+            [9, 19]
+        );
+    }
+
+    #[test]
     fn regions_merge_and_answer_overlaps() {
         let r = Regions::from_intervals([
             ("chr1".to_string(), 10, 20),
