@@ -8,7 +8,9 @@
 //!
 //! As DeepVariant does it (`haplotype_labeler.py`):
 //! - Truth records are those overlapping the partition, unfiltered, overlapping the confident regions
-//!   and not hom-ref; a missing genotype allele (`.`) counts as reference.
+//!   and not hom-ref; a missing genotype allele (`.`) counts as reference. Not DeepVariant's there:
+//!   it drops a `./1` record (the alleles sum to 0 with `.` as -1) and fails on an allele index past
+//!   the record's alts, which counts as reference here.
 //! - Candidates and truth records, merged by start (candidates first on a tie), are split greedily
 //!   into groups: a variant joins the current group when some group member ends at most
 //!   [`MAX_SEPARATION`] bp before it (`start - end + 1 <= 30`), the group has fewer than
@@ -136,7 +138,7 @@ pub fn haplotype_genotypes(
         });
     }
     for (index, t) in truth.iter().enumerate() {
-        if truth_genotype(t).iter().all(|&a| a == 0) {
+        if t.ref_bases.is_empty() || truth_genotype(t) == [0, 0] {
             continue;
         }
         let mut alleles = vec![t.ref_bases.as_str()];
@@ -181,9 +183,17 @@ pub fn haplotype_genotypes(
     genotypes
 }
 
-/// The truth record's genotype with `.` as reference (haploid calls padded with reference).
+/// The truth record's genotype with `.`, and an allele past its alts, as reference (haploid calls
+/// padded with reference).
 fn truth_genotype(t: &TruthVariant) -> Genotype {
-    let allele = |i: usize| t.genotype.get(i).copied().flatten().unwrap_or(0);
+    let allele = |i: usize| {
+        t.genotype
+            .get(i)
+            .copied()
+            .flatten()
+            .filter(|&a| a <= t.alts.len())
+            .unwrap_or(0)
+    };
     [allele(0), allele(1)]
 }
 

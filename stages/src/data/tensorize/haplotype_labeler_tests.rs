@@ -175,6 +175,30 @@ fn a_truth_allele_no_candidate_makes_leaves_the_candidates_hom_ref() {
 }
 
 #[test]
+fn malformed_truth_genotypes_count_as_reference() {
+    let reference = reference();
+    let (r, a) = snp(1160);
+    let c = candidate(1160, &r, &[&a]);
+    // Allele 2 of a record with one alt, and a missing allele: 0/1.
+    let mut t = truth(1160, &r, &[&a], [2, 1]);
+    assert_eq!(
+        haplotype_genotypes(std::slice::from_ref(&c), &[t.clone()], &reference),
+        [[0, 1]]
+    );
+    t.genotype = vec![None, Some(1)];
+    assert_eq!(
+        haplotype_genotypes(std::slice::from_ref(&c), &[t.clone()], &reference),
+        [[0, 1]]
+    );
+    // A haploid call.
+    t.genotype = vec![Some(1)];
+    assert_eq!(
+        haplotype_genotypes(std::slice::from_ref(&c), &[t], &reference),
+        [[0, 1]]
+    );
+}
+
+#[test]
 fn groups_split_past_30_bp_and_at_8_variants_of_a_type() {
     let v = |start: i64, end: i64, is_truth: bool| Variant {
         start,
