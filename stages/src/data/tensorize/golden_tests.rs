@@ -3,7 +3,7 @@
 //! its `run_info.pbtxt`: 6 channels, realigner on, partition_size 1000, min MAPQ 5, min base quality 10).
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::*;
 use crate::data::examples::ExamplesFile;
@@ -37,11 +37,13 @@ fn differences(
     (rows, per_channel)
 }
 
-/// The real window's inputs and DeepVariant 1.5's options as its run_info.pbtxt gives them (the rest
-/// are pipe's defaults), with `labeler`; `None` when ../shared is absent.
-fn golden_run(labeler: Labeler) -> Option<(Inputs, Params)> {
+/// The real window's inputs, DeepVariant 1.5's options as its run_info.pbtxt gives them (the rest
+/// are pipe's defaults) with `labeler`, and the golden examples' path; `None` when ../shared is
+/// absent.
+fn golden_run(labeler: Labeler) -> Option<(Inputs, Params, PathBuf)> {
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data");
-    if !data.join("deepvariant-golden").exists() {
+    let golden = data.join("deepvariant-golden/golden.training_examples.tfrecord.gz");
+    if !golden.exists() {
         pipe_testkit::skip("../shared/data/deepvariant-golden not found");
         return None;
     }
@@ -63,18 +65,16 @@ fn golden_run(labeler: Labeler) -> Option<(Inputs, Params)> {
         labeler,
         ..Params::default()
     };
-    Some((inputs, params))
+    Some((inputs, params, golden))
 }
 
 /// DeepVariant made its golden examples with its haplotype labeler: ours, with `labeler: haplotype`,
 /// are the same 49 candidate ids with the same labels.
 #[test]
 fn haplotype_labels_match_deepvariants_golden_examples() {
-    let Some((inputs, params)) = golden_run(Labeler::Haplotype) else {
+    let Some((inputs, params, golden_path)) = golden_run(Labeler::Haplotype) else {
         return;
     };
-    let golden_path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data/deepvariant-golden/golden.training_examples.tfrecord.gz");
     let out = tempfile::tempdir().unwrap();
     let path = out.path().join("examples.parquet");
     tensorize(&inputs, &params, 2, &path, &ProgressSink::discard()).unwrap();
@@ -111,29 +111,8 @@ fn haplotype_labels_match_deepvariants_golden_examples() {
 /// writes both images of each differing example there (`<id>.ours`, `<id>.golden`, raw HWC bytes).
 #[test]
 fn images_match_deepvariants_golden_examples() {
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data");
-    let golden_path = data.join("deepvariant-golden/golden.training_examples.tfrecord.gz");
-    if !golden_path.exists() {
-        pipe_testkit::skip("../shared/data/deepvariant-golden not found");
+    let Some((inputs, params, golden_path)) = golden_run(Labeler::default()) else {
         return;
-    }
-    let dir = data.join("na12878-chr20");
-    let inputs = Inputs {
-        reads: dir.join("NA12878_S1.chr20.10_10p1mb.bam"),
-        reference: dir.join("ucsc.hg19.chr20.unittest.fasta.gz"),
-        truth: Some(dir.join("test_nist.b37_chr20_100kbp_at_10mb.vcf.gz")),
-        confident: Some(dir.join("test_nist.b37_chr20_100kbp_at_10mb.bed")),
-    };
-    let channels: Vec<String> = WGS_CHANNELS[..6]
-        .iter()
-        .map(|c| c.name().to_string())
-        .collect();
-    // DeepVariant 1.5's options as its run_info.pbtxt gives them (the rest are pipe's defaults).
-    let params = Params {
-        regions: Some(vec!["chr20:10000000-10010000".into()]),
-        channels,
-        window_selector: WindowSelector::VariantReads,
-        ..Params::default()
     };
     let out = tempfile::tempdir().unwrap();
     let path = out.path().join("examples.parquet");

@@ -5,8 +5,8 @@
 //! ([`realigner`], param `realign`), finds candidates by allele counting ([`candidates`]), draws one
 //! image per candidate and alt-allele combination ([`pileup`]) and, in training mode, labels it
 //! (param `labeler`: DeepVariant's positional [`labeler`], pipe's default so far, or its haplotype
-//! labeler, [`haplotype_labeler`]); calling mode makes examples of every candidate, unlabelled ([`mode`]). Every
-//! example records its site's alleles and read counts (DP, AD) for the `call` stage. Work is split into partitions of `partition_size` bp that run on a rayon pool
+//! labeler, [`haplotype_labeler`]); calling mode makes examples of every candidate, unlabelled
+//! ([`mode`]). Every example records its site's alleles and read counts (DP, AD) for the `call` stage. Work is split into partitions of `partition_size` bp that run on a rayon pool
 //! a few at a time, so memory stays bounded; examples are written in partition order, so the output
 //! is the same bytes on every run. A partition with more than `max_reads_per_partition` reads keeps
 //! DeepVariant's sample of them ([`downsample`]). Not done: sorting rows by haplotype.
