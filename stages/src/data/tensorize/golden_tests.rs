@@ -3,7 +3,7 @@
 //! its `run_info.pbtxt`: 6 channels, realigner on, partition_size 1000, min MAPQ 5, min base quality 10).
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::*;
 use crate::data::examples::ExamplesFile;
@@ -37,16 +37,15 @@ fn differences(
     (rows, per_channel)
 }
 
-/// Compares example by example (candidate id, label, image bytes) and prints, for each image that
-/// differs, the rows that differ and the differing pixels per channel. With `GOLDEN_DUMP=<dir>` it
-/// writes both images of each differing example there (`<id>.ours`, `<id>.golden`, raw HWC bytes).
-#[test]
-fn images_match_deepvariants_golden_examples() {
+/// The real window's inputs, DeepVariant 1.5's options as its run_info.pbtxt gives them (the rest
+/// are pipe's defaults) with `labeler`, and the golden examples' path; `None` when ../shared is
+/// absent.
+fn golden_run(labeler: Labeler) -> Option<(Inputs, Params, PathBuf)> {
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data");
-    let golden_path = data.join("deepvariant-golden/golden.training_examples.tfrecord.gz");
-    if !golden_path.exists() {
+    let golden = data.join("deepvariant-golden/golden.training_examples.tfrecord.gz");
+    if !golden.exists() {
         pipe_testkit::skip("../shared/data/deepvariant-golden not found");
-        return;
+        return None;
     }
     let dir = data.join("na12878-chr20");
     let inputs = Inputs {
@@ -59,11 +58,60 @@ fn images_match_deepvariants_golden_examples() {
         .iter()
         .map(|c| c.name().to_string())
         .collect();
-    // DeepVariant 1.5's options as its run_info.pbtxt gives them (the rest are pipe's defaults).
     let params = Params {
         regions: Some(vec!["chr20:10000000-10010000".into()]),
         channels,
+        labeler,
         ..Params::default()
+    };
+    Some((inputs, params, golden))
+}
+
+/// DeepVariant made its golden examples with its haplotype labeler: ours, with `labeler: haplotype`,
+/// are the same 49 candidate ids with the same labels.
+#[test]
+fn haplotype_labels_match_deepvariants_golden_examples() {
+    let Some((inputs, params, golden_path)) = golden_run(Labeler::Haplotype) else {
+        return;
+    };
+    let out = tempfile::tempdir().unwrap();
+    let path = out.path().join("examples.parquet");
+    tensorize(&inputs, &params, 2, &path, &ProgressSink::discard()).unwrap();
+    let ours: BTreeMap<String, Option<i8>> = ExamplesFile::open(&path)
+        .unwrap()
+        .read_all()
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.id, e.label))
+        .collect();
+    let mut golden = BTreeMap::new();
+    for record in RecordReader::open(&golden_path).unwrap() {
+        let dv = tf_example::decode(&record.unwrap()).unwrap();
+        golden.insert(dv.example.id, dv.example.label);
+    }
+    assert_eq!(golden.len(), 49);
+    let labelled =
+        |m: &BTreeMap<String, Option<i8>>, l: i8| m.values().filter(|&&v| v == Some(l)).count();
+    println!(
+        "haplotype labeler: {} examples; labels 0/1/2: ours {}/{}/{}, DeepVariant's {}/{}/{}",
+        ours.len(),
+        labelled(&ours, 0),
+        labelled(&ours, 1),
+        labelled(&ours, 2),
+        labelled(&golden, 0),
+        labelled(&golden, 1),
+        labelled(&golden, 2)
+    );
+    assert_eq!(ours, golden);
+}
+
+/// Compares example by example (candidate id, label, image bytes) and prints, for each image that
+/// differs, the rows that differ and the differing pixels per channel. With `GOLDEN_DUMP=<dir>` it
+/// writes both images of each differing example there (`<id>.ours`, `<id>.golden`, raw HWC bytes).
+#[test]
+fn images_match_deepvariants_golden_examples() {
+    let Some((inputs, params, golden_path)) = golden_run(Labeler::default()) else {
+        return;
     };
     let out = tempfile::tempdir().unwrap();
     let path = out.path().join("examples.parquet");

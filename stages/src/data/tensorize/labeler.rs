@@ -223,6 +223,31 @@ impl Truth {
 
     /// Unfiltered records starting in `[start, end)` on `contig`, in file order.
     pub fn query(&mut self, contig: &str, start: i64, end: i64) -> Result<Vec<TruthVariant>> {
+        self.records(contig, start, end, |pos, _| (start..end).contains(&pos))
+    }
+
+    /// Unfiltered records overlapping `[start, end)` on `contig` (their reference allele reaches
+    /// into it), in file order.
+    pub fn query_overlapping(
+        &mut self,
+        contig: &str,
+        start: i64,
+        end: i64,
+    ) -> Result<Vec<TruthVariant>> {
+        self.records(contig, start, end, |pos, ref_end| {
+            pos < end && ref_end > start
+        })
+    }
+
+    /// Unfiltered records the index finds for `[start, end)` for which `keep(start, end)` holds (of
+    /// the record's reference allele, 0-based).
+    fn records(
+        &mut self,
+        contig: &str,
+        start: i64,
+        end: i64,
+        keep: impl Fn(i64, i64) -> bool,
+    ) -> Result<Vec<TruthVariant>> {
         if !self.contigs().iter().any(|c| c == contig) || start >= end {
             return Ok(Vec::new());
         }
@@ -249,7 +274,7 @@ impl Truth {
                 continue;
             };
             let pos = usize::from(pos) as i64 - 1;
-            if pos < start || pos >= end {
+            if !keep(pos, pos + record.reference_bases().len() as i64) {
                 continue;
             }
             let filters = record.filters();
@@ -391,6 +416,37 @@ mod tests {
         assert_eq!(candidate_genotype(&c, None), [0, 0]);
         let g = candidate_genotype(&c, Some(&truth("A", &["T"], &[None, Some(1)])));
         assert_eq!(label(&g, &[1]), 1);
+    }
+
+    #[test]
+    fn overlapping_queries_find_records_starting_before_the_interval() {
+        use std::io::Write as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("truth.vcf.gz");
+        let mut w = bgzf::io::Writer::new(File::create(&path).unwrap());
+        write!(
+            w,
+            "##fileformat=VCFv4.3\n##contig=<ID=c>\n##FORMAT=<ID=GT,Number=1,Type=String,Description=\"Genotype\">\n\
+             #CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS\n\
+             c\t10\t.\tAAAAA\tA\t.\tPASS\t.\tGT\t0/1\n\
+             c\t20\t.\tA\tC\t.\tPASS\t.\tGT\t1/1\n"
+        )
+        .unwrap();
+        w.finish().unwrap();
+        let vcf::Index::Tabix(index) = vcf::fs::index(&path).unwrap() else {
+            panic!("noodles built a CSI index for a small VCF");
+        };
+        tabix::fs::write(dir.path().join("truth.vcf.gz.tbi"), &index).unwrap();
+        let mut truth = Truth::open(&path).unwrap();
+        // The deletion covers 0-based 9..14: it overlaps 12..15 but does not start there.
+        assert!(truth.query("c", 12, 15).unwrap().is_empty());
+        let starts = |v: Vec<TruthVariant>| v.iter().map(|t| t.start).collect::<Vec<_>>();
+        assert_eq!(starts(truth.query_overlapping("c", 12, 15).unwrap()), [9]);
+        assert!(truth.query_overlapping("c", 14, 19).unwrap().is_empty());
+        assert_eq!(
+            starts(truth.query_overlapping("c", 13, 20).unwrap()),
+            [9, 19]
+        );
     }
 
     #[test]

@@ -4,15 +4,16 @@
 //! its confident-regions BED, realigns each partition's reads to locally assembled haplotypes
 //! ([`realigner`], param `realign`), finds candidates by allele counting ([`candidates`]), draws one
 //! image per candidate and alt-allele combination ([`pileup`]) and, in training mode, labels it
-//! ([`labeler`]); calling mode makes examples of every candidate, unlabelled ([`mode`]). Every
-//! example records its site's alleles and read counts (DP, AD) for the `call` stage. Work is split into partitions of `partition_size` bp that run on a rayon pool
+//! (param `labeler`: DeepVariant's positional [`labeler`], pipe's default so far, or its haplotype
+//! labeler, [`haplotype_labeler`]); calling mode makes examples of every candidate, unlabelled
+//! ([`mode`]). Every example records its site's alleles and read counts (DP, AD) for the `call` stage. Work is split into partitions of `partition_size` bp that run on a rayon pool
 //! a few at a time, so memory stays bounded; examples are written in partition order, so the output
 //! is the same bytes on every run. A partition with more than `max_reads_per_partition` reads keeps
-//! DeepVariant's sample of them ([`downsample`]). Not done: the haplotype labeler (the positional one
-//! is used) and sorting rows by haplotype.
+//! DeepVariant's sample of them ([`downsample`]). Not done: sorting rows by haplotype.
 
 pub mod candidates;
 pub mod downsample;
+pub mod haplotype_labeler;
 pub mod labeler;
 pub mod mode;
 pub mod pileup;
@@ -108,6 +109,22 @@ pub struct Params {
     /// reads show a variant allele there) or `allele_count_linear` (its trained linear model).
     #[serde(default)]
     pub window_selector: WindowSelector,
+    /// How training examples are labelled from the truth: `positional` (pipe's default so far) or
+    /// `haplotype` (DeepVariant's default for training).
+    #[serde(default)]
+    pub labeler: Labeler,
+}
+
+/// How candidates are labelled from the truth VCF (param `labeler`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Labeler {
+    /// DeepVariant's positional labeler: the truth record starting at the candidate ([`labeler`]).
+    #[default]
+    Positional,
+    /// DeepVariant's haplotype labeler: the candidate genotypes that make the truth's haplotypes
+    /// ([`haplotype_labeler`]).
+    Haplotype,
 }
 
 /// The realigner's window selection model (param `window_selector`).
@@ -175,6 +192,7 @@ impl Default for Params {
             realign: default_realign(),
             max_reads_per_partition: default_max_reads_per_partition(),
             window_selector: WindowSelector::default(),
+            labeler: Labeler::default(),
         }
     }
 }
@@ -193,6 +211,7 @@ struct Settings {
     regions: Option<Vec<(String, i64, i64)>>,
     realigner: Option<realigner::Options>,
     max_reads_per_partition: usize,
+    labeler: Labeler,
 }
 
 impl Params {
@@ -249,6 +268,7 @@ impl Params {
                 o
             }),
             max_reads_per_partition: self.max_reads_per_partition,
+            labeler: self.labeler,
         })
     }
 }
@@ -506,16 +526,31 @@ fn process(
         None => Vec::new(),
     };
     let labelled = readers.truth.is_some();
-    let candidates: Vec<Candidate> = candidates
+    // Labelled before the confident-regions filter: the haplotype labeler groups every candidate.
+    let genotypes: Vec<Vec<usize>> = match (s.labeler, readers.truth.as_mut()) {
+        (Labeler::Haplotype, Some(t)) => haplotype_labeler::partition_genotypes(
+            t,
+            &mut readers.reference,
+            shared.confident.as_ref(),
+            (&p.contig, p.start, p.end),
+            &candidates,
+        )?,
+        _ => candidates
+            .iter()
+            .map(|c| candidate_genotype(c, truth_records.iter().find(|t| t.start == c.start)))
+            .collect(),
+    };
+    let (candidates, genotypes): (Vec<Candidate>, Vec<Vec<usize>>) = candidates
         .into_iter()
-        .filter(|c| {
+        .zip(genotypes)
+        .filter(|(c, _)| {
             !labelled
                 || shared
                     .confident
                     .as_ref()
                     .is_none_or(|r| r.overlaps(&p.contig, c.start, c.end()))
         })
-        .collect();
+        .unzip();
     // Long deletions reach past the reads fetched for counting: fetch the reads that start after them.
     let max_end = candidates.iter().map(Candidate::end).max().unwrap_or(p.end);
     let extra = if max_end > p.end {
@@ -529,9 +564,7 @@ fn process(
         reference = readers.reference.slice(&p.contig, lo, hi)?;
     }
     let mut examples = Vec::new();
-    for c in &candidates {
-        let truth = truth_records.iter().find(|t| t.start == c.start);
-        let genotype = candidate_genotype(c, truth);
+    for (c, genotype) in candidates.iter().zip(&genotypes) {
         let window = reference.window(
             g.window_start(c.start),
             g.window_start(c.start) + g.width as i64,
@@ -564,7 +597,7 @@ fn process(
                 pos: c.start,
                 ref_allele: c.ref_bases.clone(),
                 alt,
-                label: labelled.then(|| label(&genotype, &alt_indices)),
+                label: labelled.then(|| label(genotype, &alt_indices)),
                 image: image.data,
                 site: Some(site(c)),
             });
@@ -1400,6 +1433,10 @@ mod tests {
         assert!(check(serde_json::json!({"channels": ["rgb"]})).contains("unknown channel 'rgb'"));
         assert!(check(serde_json::json!({"regions": ["chr1:x-y"]})).contains("params.regions"));
         assert!(check(serde_json::json!({"heigth": 5})).contains("unknown field `heigth`"));
+        assert!(check(serde_json::json!({"labeler": "nearest"})).contains("unknown variant"));
+        Tensorize
+            .check(&serde_json::json!({"labeler": "haplotype"}))
+            .unwrap();
         Tensorize
             .check(&serde_json::json!({"regions": ["chr20:1-100"], "channels": ["haplotype"]}))
             .unwrap();
