@@ -521,10 +521,6 @@ fn process(
             .into_iter()
             .filter(|c| p.allowed.iter().any(|&(a, b)| (a..b).contains(&c.start)))
             .collect();
-    let truth_records: Vec<TruthVariant> = match readers.truth.as_mut() {
-        Some(t) => t.query(&p.contig, p.start, p.end)?,
-        None => Vec::new(),
-    };
     let labelled = readers.truth.is_some();
     // Labelled before the confident-regions filter: the haplotype labeler groups every candidate.
     let genotypes: Vec<Vec<usize>> = match (s.labeler, readers.truth.as_mut()) {
@@ -535,9 +531,16 @@ fn process(
             (&p.contig, p.start, p.end),
             &candidates,
         )?,
-        _ => candidates
+        (Labeler::Positional, Some(t)) => {
+            let records: Vec<TruthVariant> = t.query(&p.contig, p.start, p.end)?;
+            candidates
+                .iter()
+                .map(|c| candidate_genotype(c, records.iter().find(|t| t.start == c.start)))
+                .collect()
+        }
+        (_, None) => candidates
             .iter()
-            .map(|c| candidate_genotype(c, truth_records.iter().find(|t| t.start == c.start)))
+            .map(|c| candidate_genotype(c, None))
             .collect(),
     };
     let (candidates, genotypes): (Vec<Candidate>, Vec<Vec<usize>>) = candidates
