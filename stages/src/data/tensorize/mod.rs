@@ -1135,6 +1135,15 @@ mod tests {
             examples.len()
         );
         assert_eq!(summary.candidates, sites.len());
+        // The CA repeat at chr20:10,008,952 is DeepVariant's site only when the realigner reports the
+        // alignments SSW reports among tied ones (it was three sites of other indels before).
+        let repeat = sites
+            .iter()
+            .find(|(pos, _)| *pos == 10_008_951)
+            .and_then(|(_, group)| group[0].site.as_ref().map(|s| (&group[0].ref_allele, s)));
+        let (ref_allele, site) = repeat.expect("a candidate site at chr20:10,008,952");
+        assert_eq!(ref_allele, "CACACACACACA");
+        assert_eq!(site.alts, ["C", "CCACACACACA"]);
         assert!(
             outside > 0,
             "sites outside the confident regions get examples too"

@@ -5,7 +5,8 @@
 //! reference; per window [`debruijn`] assembles the reads into candidate haplotypes (a window whose
 //! graph stays cyclic, or whose only haplotype is the reference, is left alone); each read goes to the
 //! window it overlaps most; [`read_aligner`] aligns the window's haplotypes to the reference and its
-//! reads to the haplotypes ([`alignment`]: Smith-Waterman with DeepVariant's scores); and
+//! reads to the haplotypes ([`alignment`]: Smith-Waterman with DeepVariant's scores, reporting among tied
+//! alignments the one DeepVariant's SSW library reports, [`ssw_path`]); and
 //! [`projection`] turns each read's alignment to its best haplotype into a new position and CIGAR.
 //! Reads longer than 500 bases, reads outside every window and reads without a better alignment keep
 //! theirs. All settings are DeepVariant's defaults for short reads.
@@ -14,6 +15,7 @@ pub mod alignment;
 pub mod debruijn;
 pub mod projection;
 pub mod read_aligner;
+pub mod ssw_path;
 pub mod striped;
 pub mod window_selector;
 
