@@ -3,9 +3,8 @@
 //! Every read contributes at most one observation per reference position: its base (M/=/X), or, at
 //! the base before an insertion or deletion, that indel (indels are anchored on the preceding base and
 //! replace the anchor's base observation, as DeepVariant's allele counter does). Bases that are not
-//! A/C/G/T or have quality below `min_base_quality`, and insertions whose mean quality is below it, are
-//! not counted at all (DeepVariant flags them low-quality; the exact effect on its totals is
-//! unconfirmed). Soft clips are not counted. An alt allele passes when `count >= min_count` and
+//! A/C/G/T or have quality below `min_base_quality`, and insertions with any base below it, are not
+//! counted at all (DeepVariant 1.5's allele counter, before its `keep_legacy_behavior` option). Soft clips are not counted. An alt allele passes when `count >= min_count` and
 //! `count / total >= min_fraction` (total: all counted observations at the position), with the SNP
 //! thresholds for substitutions and the indel thresholds otherwise. The passing alleles at a position
 //! form one candidate, multi-allelic when several pass.
@@ -137,9 +136,9 @@ fn observations(
             Kind::Insertion => {
                 let bases = &read.bases[read_i..read_i + op.len];
                 let quals = &read.quals[read_i..read_i + op.len];
-                let mean = quals.iter().map(|&q| f64::from(q)).sum::<f64>() / op.len.max(1) as f64;
-                let obs = (bases.iter().all(|&b| is_canonical(b)) && mean >= f64::from(min_bq))
-                    .then(|| Observation::Insertion(bases.to_vec()));
+                let obs = (bases.iter().all(|&b| is_canonical(b))
+                    && quals.iter().all(|&q| q >= min_bq))
+                .then(|| Observation::Insertion(bases.to_vec()));
                 anchor(&mut out, read_i, ref_pos - 1, obs);
                 read_i += op.len;
             }
@@ -365,6 +364,23 @@ mod tests {
             let mut x = read(100, &[(Kind::Match, 50)], |b| b[20] = b'T');
             x.quals[20] = 9;
             reads.push(x);
+        }
+        assert!(find_candidates(&reads, &r, 100, 150, &Thresholds::default()).is_empty());
+    }
+
+    #[test]
+    fn an_insertion_with_one_base_below_the_quality_is_not_counted() {
+        let r = reference();
+        let ins = [(Kind::Match, 20), (Kind::Insertion, 3), (Kind::Match, 27)];
+        let mut reads = plain(4);
+        reads.extend((0..2).map(|_| read(100, &ins, |_| {})));
+        assert_eq!(
+            find_candidates(&reads, &r, 100, 150, &Thresholds::default()).len(),
+            1
+        );
+        // One of the three inserted bases at quality 9 (the mean stays above 10): not counted.
+        for x in &mut reads[4..] {
+            x.quals[21] = 9;
         }
         assert!(find_candidates(&reads, &r, 100, 150, &Thresholds::default()).is_empty());
     }

@@ -3,9 +3,12 @@
 //! used) or the allele-count linear model (`--ws_use_window_selector_model`).
 //!
 //! Alleles are counted over the region widened by `region_expansion` (20 bp) from reads with MAPQ
-//! ≥ 20, as DeepVariant's allele counter does (indels and soft clips anchored on the preceding base,
-//! replacing that base's observation; a reference base counts only with base quality ≥ 20, a
-//! substitution at any quality; non-ACGT bases are not counted). Each position scores
+//! ≥ 20, as DeepVariant 1.5's allele counter does (indels and soft clips anchored on the preceding
+//! base, replacing that base's observation; non-ACGT bases are not counted). A base below the window
+//! selector's base quality (20) is not counted at all, whether it matches the reference or not, and an
+//! insertion or soft clip counts only when every one of its bases reaches it (the counter's behaviour
+//! before DeepVariant added `keep_legacy_behavior`; counting low-quality substitutions instead makes
+//! chr20:10,003,109's golden image differ). Each position scores
 //! `bias + Σ coefficient × reads`, where a substitution counts at its position, a deletion over the
 //! deleted bases and an insertion or soft clip of `n` bases over the `n` positions either side of its
 //! anchor's successor. The variant-reads model counts the reads showing a substitution, indel or
@@ -117,20 +120,24 @@ fn alleles(read: &AlignedRead, reference: &ReferenceSlice, min_bq: u8) -> Vec<(i
                     if !is_canonical(b) {
                         continue;
                     }
-                    if b == reference.base(p) {
-                        if read.quals[i + k] >= min_bq {
-                            out.push((p, Allele::Reference));
-                        }
-                    } else {
-                        out.push((p, Allele::Substitution));
+                    if read.quals[i + k] < min_bq {
+                        continue;
                     }
+                    let allele = if b == reference.base(p) {
+                        Allele::Reference
+                    } else {
+                        Allele::Substitution
+                    };
+                    out.push((p, allele));
                 }
                 pos += op.len as i64;
                 i += op.len;
             }
             Kind::Insertion | Kind::SoftClip => {
                 let bases = &read.bases[i..i + op.len];
-                if prev_ok(i, pos) && bases.iter().all(|&b| is_canonical(b)) {
+                let usable = bases.iter().all(|&b| is_canonical(b))
+                    && read.quals[i..i + op.len].iter().all(|&q| q >= min_bq);
+                if prev_ok(i, pos) && usable {
                     let allele = if op.kind == Kind::Insertion {
                         Allele::Insertion(op.len)
                     } else {
@@ -372,6 +379,33 @@ mod tests {
         let many: Vec<AlignedRead> = (0..301).map(|_| read(900, &del)).collect();
         let refs: Vec<&AlignedRead> = many.iter().collect();
         assert!(select_windows(&refs, &reference(), 2000, 900, 1000, &o).is_empty());
+    }
+
+    #[test]
+    fn substitutions_and_clips_with_bases_below_the_quality_do_not_count() {
+        let o = WindowOptions {
+            model: WindowModel::VARIANT_READS,
+            ..WindowOptions::default()
+        };
+        let snp = |q: u8| {
+            let mut r = read(900, &[(Kind::Match, 100)]);
+            r.bases[50] = if r.bases[50] == b'A' { b'C' } else { b'A' };
+            r.quals[50] = q;
+            r
+        };
+        let clip = |q: u8| {
+            let mut r = read(800, &[(Kind::SoftClip, 3), (Kind::Match, 60)]);
+            r.quals[1] = q;
+            r
+        };
+        let windows = |reads: &[AlignedRead]| {
+            let refs: Vec<&AlignedRead> = reads.iter().collect();
+            select_windows(&refs, &reference(), 2000, 700, 1100, &o)
+        };
+        assert_eq!(windows(&[snp(20), snp(20)]), [(950 - 80, 950 + 80)]);
+        assert!(windows(&[snp(20), snp(19)]).is_empty());
+        assert_eq!(windows(&[clip(20), clip(20)]), [(797 - 80, 802 + 80)]);
+        assert!(windows(&[clip(20), clip(19)]).is_empty());
     }
 
     #[test]
