@@ -4,7 +4,8 @@
 //! the base before an insertion or deletion, that indel (indels are anchored on the preceding base and
 //! replace the anchor's base observation, as DeepVariant's allele counter does). Bases that are not
 //! A/C/G/T or have quality below `min_base_quality`, and insertions with any base below it, are not
-//! counted at all (DeepVariant 1.5's allele counter, before its `keep_legacy_behavior` option). Soft clips are not counted. An alt allele passes when `count >= min_count` and
+//! counted at all (DeepVariant 1.5's allele counter, before its `keep_legacy_behavior` option). Soft
+//! clips are not counted. An alt allele passes when `count >= min_count` and
 //! `count / total >= min_fraction` (total: all counted observations at the position), with the SNP
 //! thresholds for substitutions and the indel thresholds otherwise. The passing alleles at a position
 //! form one candidate, multi-allelic when several pass.

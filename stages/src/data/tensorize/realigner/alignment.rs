@@ -217,8 +217,7 @@ impl LocalAligner {
     pub fn align(&mut self, query: &[u8], target: &[u8]) -> Option<Alignment> {
         let best = self.score(query, target)?;
         let (query_end, target_end) = (best.query_end - 1, best.target_end - 1);
-        let (query_begin, target_begin) =
-            ssw_path::begin(query, target, query_end, target_end, best.score)?;
+        let (query_begin, target_begin) = self.begin(query, target, best)?;
         let mut cigar = Cigar::new();
         push(&mut cigar, Op::Clip, query_begin);
         let path = ssw_path::trace(
@@ -233,6 +232,25 @@ impl LocalAligner {
             score: best.score,
             target_start: target_begin,
             cigar,
+        })
+    }
+
+    /// Offsets of the first aligned query and target bases of the alignment ending at `end`, found as
+    /// SSW's reverse pass finds them: [`LocalAligner::score`] of the reversed query and target prefixes
+    /// (its tie rule, the first column and there the first row, is SSW's), which gives the shortest
+    /// span reaching the score. The target prefix is cut to what an alignment of this score can span.
+    fn begin(&mut self, query: &[u8], target: &[u8], end: BestCell) -> Option<(usize, usize)> {
+        // An alignment of this score spends at most (4 |query| - score) / 2 on deleted target bases.
+        let span = end.query_end + ((4 * end.query_end as i32 - end.score).max(0) / 2) as usize + 1;
+        let t0 = end.target_end.saturating_sub(span);
+        let query_rev: Vec<u8> = query[..end.query_end].iter().rev().copied().collect();
+        let target_rev: Vec<u8> = target[t0..end.target_end].iter().rev().copied().collect();
+        let back = self.score(&query_rev, &target_rev)?;
+        (back.score == end.score).then(|| {
+            (
+                end.query_end - back.query_end,
+                end.target_end - back.target_end,
+            )
         })
     }
 }
@@ -258,7 +276,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn local_alignment_finds_a_deletion_and_left_aligns_it() {
+    fn local_alignment_puts_a_homopolymer_deletion_first_as_ssw_does() {
         // Target has AAAA, the query AAA: the deletion sits at the first A.
         let target = b"GGCTGACCTGAAAACGTTGCATGCCA";
         let query = b"CTGACCTGAAACGTTGCATGC";
@@ -267,6 +285,16 @@ mod tests {
         assert_eq!(a.cigar, vec![(Op::Match, 8), (Op::Del, 1), (Op::Match, 13)]);
         assert_eq!(a.score, 21 * MATCH - GAP_OPEN);
         assert_eq!(query_len(&a.cigar), query.len());
+    }
+
+    #[test]
+    fn the_alignment_begins_where_the_shortest_span_reaches_the_score() {
+        // GGAC against GGAC: the leading A of the query is clipped, not aligned at a loss.
+        let a = LocalAligner::default()
+            .align(b"AGGACTTTTT", b"TTGGACTTTTTCC")
+            .unwrap();
+        assert_eq!(a.target_start, 2);
+        assert_eq!(a.cigar, vec![(Op::Clip, 1), (Op::Match, 9)]);
     }
 
     #[test]

@@ -5,9 +5,9 @@
 //! SSW finds an alignment in three passes, and so does this module:
 //! 1. the end: the first target column, scanning left to right, that reaches the best score, and
 //!    there the first query row holding it ([`super::alignment::LocalAligner::score`]);
-//! 2. the begin ([`begin`]): a local alignment of the reversed query and target prefixes ending
-//!    there, scanning target columns right to left until one reaches the best score; the begin is
-//!    that column and its first (reversed) query row holding the score, i.e. the shortest span;
+//! 2. the begin: a local alignment of the reversed query and target prefixes ending there, whose
+//!    first column and row reaching the best score (the same rule, so `LocalAligner::score` on the
+//!    reversed prefixes) is the begin, i.e. the shortest span;
 //! 3. the path ([`trace`]): a global affine-gap alignment of the two spans traced back from their
 //!    ends with SSW's preferences: an aligned column before a gap, a deletion before an insertion,
 //!    and extending a gap before opening it when both score the same.
@@ -17,47 +17,6 @@
 //! not tied with one outside it.
 
 use super::alignment::{base_score, push, Cigar, Op, GAP_EXTEND, GAP_OPEN};
-
-/// Query and target offsets of the first aligned bases of a local alignment scoring `score` that
-/// ends at query offset `query_end` and target offset `target_end` (both inclusive), found as SSW's
-/// reverse pass finds them; `None` when no such alignment exists.
-pub fn begin(
-    query: &[u8],
-    target: &[u8],
-    query_end: usize,
-    target_end: usize,
-    score: i32,
-) -> Option<(usize, usize)> {
-    let rows = query_end + 1;
-    // Column-major over the reversed target; H and the horizontal gap scores of the previous column.
-    let mut h_prev = vec![0i32; rows + 1];
-    let mut h_cur = vec![0i32; rows + 1];
-    let mut gap_h = vec![i32::MIN / 2; rows + 1];
-    for c in 0..=target_end {
-        let t = target[target_end - c];
-        let mut gap_v = i32::MIN / 2;
-        let mut first_best = None;
-        h_cur[0] = 0;
-        for k in 1..=rows {
-            let q = query[query_end + 1 - k];
-            gap_h[k] = (h_prev[k] - GAP_OPEN).max(gap_h[k] - GAP_EXTEND);
-            gap_v = (h_cur[k - 1] - GAP_OPEN).max(gap_v - GAP_EXTEND);
-            let cell = (h_prev[k - 1] + base_score(q, t))
-                .max(gap_h[k])
-                .max(gap_v)
-                .max(0);
-            h_cur[k] = cell;
-            if cell == score && first_best.is_none() {
-                first_best = Some(k - 1);
-            }
-        }
-        if let Some(k) = first_best {
-            return Some((query_end - k, target_end - c));
-        }
-        std::mem::swap(&mut h_prev, &mut h_cur);
-    }
-    None
-}
 
 // Directions of SSW's banded traceback, per cell and matrix.
 const DIAG: u8 = 1;
@@ -74,8 +33,8 @@ enum State {
     Del,
 }
 
-/// The operations aligning all of `query` to all of `target` (the spans [`begin`] and the end
-/// delimit), traced as SSW traces them.
+/// The operations aligning all of `query` to all of `target` (the spans the begin and the end of an
+/// alignment delimit), traced as SSW traces them.
 pub fn trace(query: &[u8], target: &[u8]) -> Cigar {
     let (m, n) = (query.len(), target.len());
     let mut out = Cigar::new();
@@ -163,15 +122,6 @@ pub fn trace(query: &[u8], target: &[u8]) -> Cigar {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_begin_is_the_shortest_span_reaching_the_score() {
-        // Query GGAC ends aligned at target offset 5; the alignment begins at its first G.
-        let target = b"TTGGACTT";
-        let query = b"AGGAC";
-        assert_eq!(begin(query, target, 4, 5, 16), Some((1, 2)));
-        assert_eq!(begin(query, target, 4, 5, 17), None);
-    }
 
     #[test]
     fn a_deletion_in_a_homopolymer_is_traced_at_its_left_end() {
