@@ -2,7 +2,9 @@
 //!
 //! Every read contributes at most one observation per reference position: its base (M/=/X), or, at
 //! the base before an insertion or deletion, that indel (indels are anchored on the preceding base and
-//! replace the anchor's base observation, as DeepVariant's allele counter does). Bases that are not
+//! replace the anchor's base observation, as DeepVariant's allele counter does). An indel's allele
+//! starts with the read's own base at the anchor, so a read with a substitution there makes a complex
+//! allele (`G>AAGAG`: G read as A, then AGAG inserted), counted apart from the plain indel. Bases that are not
 //! A/C/G/T or have quality below `min_base_quality`, and insertions with any base below it, are not
 //! counted at all (DeepVariant 1.5's allele counter, before its `keep_legacy_behavior` option). Soft
 //! clips are not counted. An alt allele passes when `count >= min_count` and
@@ -54,10 +56,10 @@ enum Observation {
     Reference,
     /// Another base.
     Substitution(u8),
-    /// Bases inserted after this position.
+    /// Bases inserted after this position, led by the read's base at the position.
     Insertion(Vec<u8>),
-    /// Reference bases deleted after this position.
-    Deletion(usize),
+    /// Reference bases deleted after this position, with the read's base at the position.
+    Deletion { anchor: u8, len: usize },
 }
 
 /// A candidate variant: one position, one reference allele, one or more alt alleles.
@@ -100,10 +102,11 @@ fn observations(
     // Puts an indel at its anchor `pos` (the base before it), replacing the read's observation there,
     // as DeepVariant's allele counter does: the anchor base is the read's base before the indel, or the
     // reference's when the indel opens the read, and must be A, C, G or T for the indel to count.
+    // `indel` makes the observation from the anchor base (`None`: not counted).
     let anchor = |out: &mut Vec<(i64, Option<Observation>)>,
                   read_i: usize,
                   pos: i64,
-                  obs: Option<Observation>| {
+                  indel: &dyn Fn(u8) -> Option<Observation>| {
         let anchor_base = match read_i {
             0 => reference.base(pos),
             i => read.bases[i - 1],
@@ -111,6 +114,7 @@ fn observations(
         if !is_canonical(anchor_base) {
             return;
         }
+        let obs = indel(anchor_base);
         match out.last_mut() {
             Some(last) if last.0 == pos => last.1 = obs,
             _ => out.push((pos, obs)),
@@ -137,19 +141,19 @@ fn observations(
             Kind::Insertion => {
                 let bases = &read.bases[read_i..read_i + op.len];
                 let quals = &read.quals[read_i..read_i + op.len];
-                let obs = (bases.iter().all(|&b| is_canonical(b))
-                    && quals.iter().all(|&q| q >= min_bq))
-                .then(|| Observation::Insertion(bases.to_vec()));
-                anchor(&mut out, read_i, ref_pos - 1, obs);
+                let usable =
+                    bases.iter().all(|&b| is_canonical(b)) && quals.iter().all(|&q| q >= min_bq);
+                let insertion =
+                    |a: u8| usable.then(|| Observation::Insertion([&[a], bases].concat()));
+                anchor(&mut out, read_i, ref_pos - 1, &insertion);
                 read_i += op.len;
             }
             Kind::Deletion => {
-                anchor(
-                    &mut out,
-                    read_i,
-                    ref_pos - 1,
-                    Some(Observation::Deletion(op.len)),
-                );
+                // Deleting a base that is not A, C, G or T is not counted (DeepVariant's rule too).
+                let len = op.len;
+                let usable = (0..len as i64).all(|k| is_canonical(reference.base(ref_pos + k)));
+                let deletion = |a: u8| usable.then_some(Observation::Deletion { anchor: a, len });
+                anchor(&mut out, read_i, ref_pos - 1, &deletion);
                 ref_pos += op.len as i64;
             }
             Kind::Skip => ref_pos += op.len as i64,
@@ -228,20 +232,21 @@ fn candidate(
     let ref_len = passing
         .iter()
         .map(|(a, _)| match a {
-            Observation::Deletion(n) => n + 1,
+            Observation::Deletion { len, .. } => len + 1,
             _ => 1,
         })
         .max()
         .unwrap_or(1);
     let ref_bases = reference.window(pos, pos + ref_len as i64);
-    let anchor = ref_bases[0];
     let mut alleles: Vec<(String, Vec<usize>)> = passing
         .into_iter()
         .map(|(allele, reads)| {
             let alt: Vec<u8> = match allele {
                 Observation::Substitution(b) => [&[b][..], &ref_bases[1..]].concat(),
-                Observation::Insertion(ins) => [&[anchor][..], &ins, &ref_bases[1..]].concat(),
-                Observation::Deletion(n) => [&[anchor][..], &ref_bases[n + 1..]].concat(),
+                Observation::Insertion(bases) => [&bases[..], &ref_bases[1..]].concat(),
+                Observation::Deletion { anchor, len } => {
+                    [&[anchor][..], &ref_bases[len + 1..]].concat()
+                }
                 Observation::Reference => ref_bases.clone(),
             };
             (String::from_utf8_lossy(&alt).into_owned(), reads)
@@ -457,10 +462,36 @@ mod tests {
         reads.pop();
         reads.push(clipped(b'N'));
         assert!(find_candidates(&reads, &r, 100, 150, &Thresholds::default()).is_empty());
+        // A T there makes its own allele (T + GG), so neither allele has two reads.
         reads.pop();
         reads.push(clipped(b'T'));
+        assert!(find_candidates(&reads, &r, 100, 150, &Thresholds::default()).is_empty());
+        reads.pop();
+        reads.push(clipped(b'A'));
         let c = find_candidates(&reads, &r, 100, 150, &Thresholds::default());
         assert_eq!(c[0].support, [vec![10, 11]]);
+    }
+
+    #[test]
+    fn an_indel_after_a_substituted_anchor_is_its_own_complex_allele() {
+        let r = reference();
+        // Position 119 is 'A'; its successor 120 is 'A' too (ACGTTGCA repeats every 8 bases).
+        assert_eq!(r.window(119, 121), b"AA");
+        let ins = [(Kind::Match, 20), (Kind::Insertion, 2), (Kind::Match, 28)];
+        let del = [(Kind::Match, 20), (Kind::Deletion, 1), (Kind::Match, 29)];
+        let mut reads = plain(10);
+        for _ in 0..2 {
+            reads.push(read(100, &ins, |_| {}));
+            // The anchor read as T, then the same GG: T + GG, not the plain insertion.
+            reads.push(read(100, &ins, |b| b[19] = b'T'));
+            reads.push(read(100, &del, |b| b[19] = b'T'));
+        }
+        let c = find_candidates(&reads, &r, 100, 150, &Thresholds::default());
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert_eq!(c[0].ref_bases, "AA");
+        // Sorted: the plain insertion AGG+A, the deletion T (anchor read as T), the complex TGG+A.
+        assert_eq!(c[0].alts, ["AGGA", "T", "TGGA"]);
+        assert_eq!(c[0].support, [vec![10, 13], vec![12, 15], vec![11, 14]]);
     }
 
     #[test]

@@ -12,6 +12,15 @@ use crate::data::sources::{tf_example, tfrecord::RecordReader};
 /// Images identical to DeepVariant's; the test fails when fewer are.
 const IDENTICAL_AT_LEAST: usize = 49;
 
+/// DeepVariant's 78 calling sites of the window that calling mode finds with the same alleles; the test
+/// fails when fewer do. Two differ (README, "What is left"): chr20:10,002,457 `AG>A`, which pipe does not
+/// find, and 10,008,758, `C>A,CA` where DeepVariant has `C>CA`.
+const SAME_CALLING_SITES_AT_LEAST: usize = 76;
+
+/// Calling sites of ours that DeepVariant does not have (10,008,758's `C>A,CA`); the test fails with
+/// more.
+const OTHER_CALLING_SITES_AT_MOST: usize = 1;
+
 /// How `ours` differs from `golden` (both HWC with `channels` channels and rows of `width`): the rows
 /// that differ and, per channel, the number of differing pixels.
 fn differences(
@@ -159,4 +168,83 @@ fn images_match_deepvariants_golden_examples() {
         identical >= IDENTICAL_AT_LEAST,
         "{identical} identical images, fewer than {IDENTICAL_AT_LEAST}"
     );
+}
+
+/// DeepVariant's calling candidates of the golden window as (0-based position, ref, alts): every record
+/// of its calls for the window (`golden.postprocess_single_site_output.vcf`, PASS and RefCall alike:
+/// postprocess_variants writes each candidate with all its alts, so its 78 records are the 84 calling
+/// examples' sites).
+fn deepvariant_calling_sites(path: &Path) -> Vec<(i64, String, Vec<String>)> {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            let pos: i64 = f[1].parse().unwrap();
+            let alts = f[4].split(',').map(str::to_string).collect();
+            (pos - 1, f[3].to_string(), alts)
+        })
+        .collect()
+}
+
+/// Calling mode with DeepVariant 1.5's options gives DeepVariant's candidate sites of the window, each
+/// with its alts (so the same alt subsets get examples; DeepVariant made 84); prints every site that
+/// differs.
+#[test]
+fn calling_candidates_match_deepvariants_calls() {
+    let Some((inputs, mut params, golden_path)) = golden_run(Labeler::default()) else {
+        return;
+    };
+    let golden = deepvariant_calling_sites(
+        &golden_path.with_file_name("golden.postprocess_single_site_output.vcf"),
+    );
+    let dv_examples: usize = golden
+        .iter()
+        .map(|s| alt_combinations(s.2.len()).len())
+        .sum();
+    assert_eq!((golden.len(), dv_examples), (78, 84));
+    params.mode = Some(Mode::Calling);
+    let out = tempfile::tempdir().unwrap();
+    let path = out.path().join("calling.parquet");
+    tensorize(&inputs, &params, 2, &path, &ProgressSink::discard()).unwrap();
+    let examples = ExamplesFile::open(&path).unwrap().read_all().unwrap();
+    let mut ours: Vec<(i64, String, Vec<String>)> = Vec::new();
+    for e in &examples {
+        if ours.last().is_none_or(|(pos, _, _)| *pos != e.pos) {
+            let site = e.site.as_ref().expect("calling examples record their site");
+            ours.push((e.pos, e.ref_allele.clone(), site.alts.clone()));
+        }
+    }
+    let show = |s: &(i64, String, Vec<String>)| format!("{} {}>{}", s.0 + 1, s.1, s.2.join(","));
+    let only_ours: Vec<String> = ours
+        .iter()
+        .filter(|s| !golden.contains(s))
+        .map(show)
+        .collect();
+    let only_dv: Vec<String> = golden
+        .iter()
+        .filter(|s| !ours.contains(s))
+        .map(show)
+        .collect();
+    let same = golden.len() - only_dv.len();
+    println!(
+        "calling mode: {} sites, {} examples; DeepVariant: {} sites, {dv_examples} examples; \
+         {same} sites the same; only ours: {only_ours:?}; only DeepVariant's: {only_dv:?}",
+        ours.len(),
+        examples.len(),
+        golden.len()
+    );
+    assert!(
+        same >= SAME_CALLING_SITES_AT_LEAST,
+        "{same} of DeepVariant's calling sites found as DeepVariant has them, fewer than \
+         {SAME_CALLING_SITES_AT_LEAST}"
+    );
+    assert!(
+        only_ours.len() <= OTHER_CALLING_SITES_AT_MOST,
+        "{} calling sites DeepVariant does not have, more than {OTHER_CALLING_SITES_AT_MOST}",
+        only_ours.len()
+    );
+    if only_ours.is_empty() && only_dv.is_empty() {
+        assert_eq!(examples.len(), dv_examples);
+    }
 }

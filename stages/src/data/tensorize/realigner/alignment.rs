@@ -4,7 +4,7 @@
 //! DeepVariant scores a match +4, a mismatch -6 and a gap of length `g` -(8 + 2 (g - 1)) (`aln_match`,
 //! `aln_mismatch`, `aln_gap_open`, `aln_gap_extend`); an `N` on either side scores 0, as in the SSW
 //! library's default matrix. Among equally scoring alignments the one reported is the one SSW reports
-//! ([`super::ssw_path`]); DeepVariant then drops read alignments that come out not left-normalised.
+//! ([`super::ssw_path`]).
 //!
 //! The aligner is a small affine-gap (Gotoh) Smith-Waterman of our own rather than rust-bio's: the
 //! realigner aligns every read the fast pass cannot place to every haplotype and needs a traceback only

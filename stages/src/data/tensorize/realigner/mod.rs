@@ -223,10 +223,9 @@ fn realign_region(
         .map(|(read, placement)| {
             let p = placement?;
             let hap = haps[p.haplotype].as_ref()?;
+            // Kept as projected even where an indel could move left (a haplotype's substitution next
+            // to a read's indel in a repeat makes such alignments): DeepVariant 1.5 kept them too.
             let (offset, cigar) = projection::project(&p.alignment, hap, read.bases.len())?;
-            if !projection::is_left_normalized(&cigar, offset, &read.bases, &local) {
-                return None;
-            }
             let start = ref_start + offset as i64;
             let cigar: Vec<CigarOp> = cigar
                 .iter()

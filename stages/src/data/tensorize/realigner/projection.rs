@@ -4,9 +4,10 @@
 //! A read base on a haplotype base that aligns to a reference base is `M` there; on a base the
 //! haplotype inserts, `I`; on a base the haplotype leaves clipped, `S`; read insertions and clips stay
 //! `I` and `S`. Reference bases skipped between two consecutive `M` bases become `D`. An insertion next
-//! to a deletion cancels base for base into `M`, as DeepVariant's merge does. Alignments that are not
-//! left-normalised (an indel that could move left with the same bases) are refused, as DeepVariant
-//! refuses them when it does not normalise reads.
+//! to a deletion cancels base for base into `M`, as DeepVariant's merge does. The result is kept even
+//! when an indel in it could move left with the same bases: DeepVariant 1.5 kept such alignments (its
+//! later releases refuse them unless they normalise reads); refusing them leaves chr20:10,009,844's
+//! `G>AAGAGAGAG` uncalled and calls an `A>G` at 10,009,877 that DeepVariant does not.
 
 use super::alignment::{push, query_len, Alignment, Cigar, Op};
 use super::read_aligner::HaplotypeAlignment;
@@ -103,34 +104,6 @@ pub fn project(
     Some((first?, out))
 }
 
-/// DeepVariant's check that no indel of `cigar` (for `read` at `start` on `reference`) could move left:
-/// an insertion whose last base equals the reference base before it, or a deletion whose last deleted
-/// base equals the read base before it, fails.
-pub fn is_left_normalized(
-    cigar: &[(Op, usize)],
-    start: usize,
-    read: &[u8],
-    reference: &[u8],
-) -> bool {
-    let (mut r, mut q) = (start, 0usize);
-    for &(op, len) in cigar {
-        match op {
-            Op::Ins if r > 0 && read[q + len - 1] == reference[r - 1] => return false,
-            Op::Del if q > 0 && reference.get(r + len - 1).is_none_or(|&b| b == read[q - 1]) => {
-                return false
-            }
-            _ => {}
-        }
-        if op.consumes_query() {
-            q += len;
-        }
-        if op.consumes_target() {
-            r += len;
-        }
-    }
-    true
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,30 +169,5 @@ mod tests {
             project(&r, &h, 15),
             Some((10, vec![(Op::Match, 10), (Op::Clip, 5)]))
         );
-    }
-
-    #[test]
-    fn indels_that_could_move_left_are_not_normalised() {
-        let reference = b"ACGTAAAACGT";
-        // Read ACGTAAACGT with the deletion after the last A: the first A could carry it.
-        let read = b"ACGTAAACGT";
-        let right = [(Op::Match, 7), (Op::Del, 1), (Op::Match, 3)];
-        assert!(!is_left_normalized(&right, 0, read, reference));
-        let left = [(Op::Match, 4), (Op::Del, 1), (Op::Match, 6)];
-        assert!(is_left_normalized(&left, 0, read, reference));
-        // An insertion of A after the run of A's could move left; one after the T cannot.
-        let read = b"ACGTAAAAACGT";
-        assert!(!is_left_normalized(
-            &[(Op::Match, 8), (Op::Ins, 1), (Op::Match, 3)],
-            0,
-            read,
-            reference
-        ));
-        assert!(is_left_normalized(
-            &[(Op::Match, 4), (Op::Ins, 1), (Op::Match, 7)],
-            0,
-            read,
-            reference
-        ));
     }
 }
