@@ -1,107 +1,178 @@
 //! A read's alignment to a haplotype carried through the haplotype's alignment to the reference: the
-//! read's new reference offset and CIGAR.
+//! read's new reference offset and CIGAR, as DeepVariant 1.5's fast-pass aligner composes them.
 //!
-//! A read base on a haplotype base that aligns to a reference base is `M` there; on a base the
-//! haplotype inserts, `I`; on a base the haplotype leaves clipped, `S`; read insertions and clips stay
-//! `I` and `S`. Reference bases skipped between two consecutive `M` bases become `D`. An insertion next
-//! to a deletion cancels base for base into `M`, as DeepVariant's merge does. The result is kept even
-//! when an indel in it could move left with the same bases: DeepVariant 1.5 kept such alignments (its
-//! later releases refuse them unless they normalise reads); refusing them leaves chr20:10,009,844's
-//! `G>AAGAGAGAG` uncalled and calls an `A>G` at 10,009,877 that DeepVariant does not.
+//! The two edit lists are walked operation by operation (`CalculateReadToRefAlignment`): aligned or
+//! clipped read bases on aligned or clipped haplotype bases stay `M` (`S` where either side clips); a
+//! read deletion of aligned haplotype bases, a haplotype deletion under aligned read bases, or both,
+//! become `D`; a read insertion, read bases on haplotype-inserted bases, or both, become `I`. Each
+//! operation joins the last one when it is of the same kind and is otherwise appended, so a deletion
+//! next to an insertion stays a deletion followed by an insertion (`1D3I`, not `1M2I`: chr20:10,002,457's
+//! `AG>A` in DeepVariant's calls comes from such reads). A read insertion against a haplotype deletion,
+//! or a read deletion of haplotype-inserted bases, gives no alignment and the read keeps its own. The
+//! result is kept even when an indel in it could move left with the same bases: DeepVariant 1.5 kept
+//! such alignments (its later releases cancel `D`/`I` pairs and refuse alignments that are not
+//! left-normalised; with those rules chr20:10,009,844's `G>AAGAGAGAG` goes uncalled and an `A>G` at
+//! 10,009,877 appears that DeepVariant does not call). An alignment whose bases do not add up to the
+//! read, or that clips inside the read, is not used.
 
-use super::alignment::{push, query_len, Alignment, Cigar, Op};
+use std::collections::VecDeque;
+
+use super::alignment::{query_len, Alignment, Cigar, Op};
 use super::read_aligner::HaplotypeAlignment;
 
-/// Where a haplotype base lies on the reference.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum HapBase {
-    /// Aligned to this reference offset.
-    Ref(usize),
-    /// Inserted by the haplotype.
-    Inserted,
-    /// Left unaligned at an end of the haplotype.
-    Clipped,
+/// The haplotype's edit list from haplotype offset `pos` on (`LeftTrimHaplotypeToRefAlignment`):
+/// operations before it dropped, deletions there included.
+fn trimmed(cigar: &[(Op, usize)], pos: usize) -> VecDeque<(Op, usize)> {
+    let mut ops: VecDeque<(Op, usize)> = cigar.iter().copied().collect();
+    let mut at = 0;
+    while at < pos {
+        let Some((op, len)) = ops.pop_front() else {
+            break;
+        };
+        if op == Op::Del {
+            continue;
+        }
+        if at + len > pos {
+            ops.push_front((op, at + len - pos));
+        }
+        at = (at + len).min(pos);
+    }
+    if matches!(ops.front(), Some((Op::Del, _))) {
+        ops.pop_front();
+    }
+    ops
 }
 
-fn hap_bases(hap: &HaplotypeAlignment) -> Vec<HapBase> {
-    let mut out = Vec::new();
-    let mut r = hap.ref_pos;
+/// Reference offset of haplotype base `pos` (`SetPositionsMap`): the haplotype's start plus `pos`,
+/// shifted by the deletions before it and back by its clipped and inserted bases.
+fn reference_offset(hap: &HaplotypeAlignment, pos: usize) -> Option<usize> {
+    let (mut at, mut shift) = (0usize, 0i64);
     for &(op, len) in &hap.cigar {
         match op {
-            Op::Match => {
-                out.extend((r..r + len).map(HapBase::Ref));
-                r += len;
-            }
-            Op::Ins => out.extend(std::iter::repeat_n(HapBase::Inserted, len)),
-            Op::Clip => out.extend(std::iter::repeat_n(HapBase::Clipped, len)),
-            Op::Del => r += len,
-        }
-    }
-    out
-}
-
-/// Cancels adjacent `I` and `D` base for base into `M`.
-fn cancel_indel_pairs(cigar: Cigar) -> Cigar {
-    let mut out = Cigar::new();
-    for (op, len) in cigar {
-        match out.last().copied() {
-            Some((prev, n)) if matches!((prev, op), (Op::Ins, Op::Del) | (Op::Del, Op::Ins)) => {
-                out.pop();
-                let both = n.min(len);
-                push(&mut out, Op::Match, both);
-                if n > len {
-                    push(&mut out, prev, n - both);
-                } else {
-                    push(&mut out, op, len - both);
+            Op::Del => shift += len as i64,
+            Op::Match | Op::Clip | Op::Ins => {
+                if op == Op::Clip {
+                    shift -= len as i64;
                 }
+                if pos < at + len {
+                    if op == Op::Ins {
+                        shift -= (pos - at) as i64;
+                    }
+                    return usize::try_from(hap.ref_pos as i64 + pos as i64 + shift).ok();
+                }
+                if op == Op::Ins {
+                    shift -= len as i64;
+                }
+                at += len;
             }
-            _ => push(&mut out, op, len),
         }
     }
-    out
+    None
 }
 
-/// The read's alignment to the reference, as (reference offset of its first `M` base, operations),
-/// from its alignment to the haplotype `hap`; `None` when it does not land on any reference base or
-/// the result is not a valid alignment of all `read_len` bases (a clip inside the read).
+/// Bases of the read the operations place (all but deletions).
+fn aligned_len(cigar: &[(Op, usize)]) -> usize {
+    cigar
+        .iter()
+        .filter(|(op, _)| *op != Op::Del)
+        .map(|(_, n)| n)
+        .sum()
+}
+
+/// Appends `len` of `op` as DeepVariant's `MergeCigarOp` does: never past the read's `read_len` bases,
+/// nothing once they are all placed, joined to the last operation when of the same kind.
+fn merge(cigar: &mut Cigar, op: Op, len: usize, read_len: usize) {
+    let placed = aligned_len(cigar);
+    let len = if op == Op::Del {
+        len
+    } else {
+        len.min(read_len.saturating_sub(placed))
+    };
+    if len == 0 || placed == read_len {
+        return;
+    }
+    match cigar.last_mut() {
+        Some((last, n)) if *last == op => *n += len,
+        _ => cigar.push((op, len)),
+    }
+}
+
+fn put_back(ops: &mut VecDeque<(Op, usize)>, op: Op, len: usize) {
+    if len > 0 {
+        ops.push_front((op, len));
+    }
+}
+
+/// The read's alignment to the reference, as (reference offset of its first aligned base, operations),
+/// from its alignment to the haplotype `hap`; `None` where DeepVariant keeps the read's own alignment,
+/// or where the result does not place exactly the read's `read_len` bases or clips inside the read.
 pub fn project(
     read: &Alignment,
     hap: &HaplotypeAlignment,
     read_len: usize,
 ) -> Option<(usize, Cigar)> {
-    let bases = hap_bases(hap);
+    let offset = reference_offset(hap, read.target_start)?;
+    let mut reads: VecDeque<(Op, usize)> = read.cigar.iter().copied().collect();
+    let mut haps = trimmed(&hap.cigar, read.target_start);
+    if haps.is_empty() {
+        return None;
+    }
     let mut out = Cigar::new();
-    let (mut h, mut first, mut last): (usize, Option<usize>, Option<usize>) =
-        (read.target_start, None, None);
-    for &(op, len) in &read.cigar {
-        match op {
-            Op::Clip | Op::Ins => push(&mut out, op, len),
-            Op::Del => h += len,
-            Op::Match => {
-                for _ in 0..len {
-                    match *bases.get(h)? {
-                        HapBase::Ref(r) => {
-                            if let Some(l) = last {
-                                push(&mut out, Op::Del, r - l - 1);
-                            }
-                            first.get_or_insert(r);
-                            last = Some(r);
-                            push(&mut out, Op::Match, 1);
-                        }
-                        HapBase::Inserted => push(&mut out, Op::Ins, 1),
-                        HapBase::Clipped => push(&mut out, Op::Clip, 1),
-                    }
-                    h += 1;
-                }
+    if let Some(&(Op::Clip, n)) = reads.front() {
+        merge(&mut out, Op::Clip, n, read_len);
+        reads.pop_front();
+    }
+    let aligned = |op: Op| matches!(op, Op::Match | Op::Clip);
+    while (!reads.is_empty() || !haps.is_empty()) && aligned_len(&out) < read_len {
+        let Some((r, r_len)) = reads.pop_front() else {
+            break;
+        };
+        let Some((h, h_len)) = haps.pop_front() else {
+            // Past the haplotype's end (a read aligned to it in part): the read's own operations.
+            merge(&mut out, r, r_len, read_len);
+            continue;
+        };
+        match (r, h) {
+            (r, h) if aligned(r) && aligned(h) => {
+                let n = r_len.min(h_len);
+                let op = if r == Op::Clip || h == Op::Clip {
+                    Op::Clip
+                } else {
+                    Op::Match
+                };
+                merge(&mut out, op, n, read_len);
+                put_back(&mut reads, r, r_len - n);
+                put_back(&mut haps, h, h_len - n);
             }
+            (Op::Del, h) if aligned(h) => {
+                merge(&mut out, Op::Del, r_len, read_len);
+                put_back(&mut haps, h, h_len.saturating_sub(r_len));
+            }
+            (r, Op::Del) if aligned(r) => {
+                merge(&mut out, Op::Del, h_len, read_len);
+                put_back(&mut reads, r, r_len);
+            }
+            (Op::Del, Op::Del) => merge(&mut out, Op::Del, r_len + h_len, read_len),
+            (Op::Ins, h) if aligned(h) => {
+                let n = r_len.min(read_len - aligned_len(&out));
+                merge(&mut out, Op::Ins, n, read_len);
+                put_back(&mut haps, h, h_len);
+            }
+            (r, Op::Ins) if aligned(r) => {
+                let n = h_len.min(read_len - aligned_len(&out));
+                merge(&mut out, Op::Ins, n, read_len);
+                put_back(&mut reads, r, r_len.saturating_sub(n));
+            }
+            (Op::Ins, Op::Ins) => merge(&mut out, Op::Ins, r_len + h_len, read_len),
+            // An insertion against a deletion: DeepVariant leaves the read as it was.
+            _ => return None,
         }
     }
-    let out = cancel_indel_pairs(out);
     let inner = out.iter().skip(1).take(out.len().saturating_sub(2));
     if inner.clone().any(|(op, _)| *op == Op::Clip) || query_len(&out) != read_len {
         return None;
     }
-    Some((first?, out))
+    Some((offset, out))
 }
 
 #[cfg(test)]
@@ -133,6 +204,9 @@ mod tests {
             project(&r, &h, 20),
             Some((20, vec![(Op::Match, 10), (Op::Del, 2), (Op::Match, 10)]))
         );
+        // A read starting after the deletion is placed past it.
+        let r = read(35, vec![(Op::Match, 20)]);
+        assert_eq!(project(&r, &h, 20), Some((37, vec![(Op::Match, 20)])));
     }
 
     #[test]
@@ -147,18 +221,37 @@ mod tests {
                 vec![(Op::Clip, 2), (Op::Match, 5), (Op::Ins, 3), (Op::Match, 7)]
             ))
         );
+        // A read starting inside the insertion begins with what is left of it, at the next base.
+        let r = read(26, vec![(Op::Match, 10)]);
+        assert_eq!(
+            project(&r, &h, 10),
+            Some((30, vec![(Op::Ins, 2), (Op::Match, 8)]))
+        );
     }
 
     #[test]
-    fn a_read_deletion_of_a_haplotype_insertion_cancels_out() {
-        // The haplotype inserts 2 bases that the read deletes: the read is the reference there.
+    fn a_read_deletion_before_a_haplotype_insertion_stays_a_deletion_and_an_insertion() {
+        // The read deletes the haplotype's last base before its 3-base insertion (a G before inserted
+        // T's, read as T's): DeepVariant writes 1D3I, not a mismatch and 2I.
+        let h = hap(0, vec![(Op::Match, 10), (Op::Ins, 3), (Op::Match, 20)]);
+        let r = read(0, vec![(Op::Match, 9), (Op::Del, 1), (Op::Match, 20)]);
+        assert_eq!(
+            project(&r, &h, 29),
+            Some((
+                0,
+                vec![(Op::Match, 9), (Op::Del, 1), (Op::Ins, 3), (Op::Match, 17)]
+            ))
+        );
+    }
+
+    #[test]
+    fn an_insertion_against_a_deletion_keeps_the_reads_own_alignment() {
         let h = hap(0, vec![(Op::Match, 10), (Op::Ins, 2), (Op::Match, 10)]);
         let r = read(0, vec![(Op::Match, 10), (Op::Del, 2), (Op::Match, 10)]);
-        assert_eq!(project(&r, &h, 20), Some((0, vec![(Op::Match, 20)])));
-        // A read insertion against a haplotype deletion becomes matches.
+        assert_eq!(project(&r, &h, 20), None);
         let h = hap(0, vec![(Op::Match, 10), (Op::Del, 1), (Op::Match, 10)]);
         let r = read(0, vec![(Op::Match, 10), (Op::Ins, 1), (Op::Match, 10)]);
-        assert_eq!(project(&r, &h, 21), Some((0, vec![(Op::Match, 21)])));
+        assert_eq!(project(&r, &h, 21), None);
     }
 
     #[test]
