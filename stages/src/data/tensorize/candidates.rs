@@ -1,13 +1,17 @@
 //! Candidate variants from allele counts, with DeepVariant's default very-sensitive-caller thresholds.
 //!
 //! Every read contributes at most one observation per reference position: its base (M/=/X), or, at
-//! the base before an insertion or deletion, that indel (indels are anchored on the preceding base and
-//! replace the anchor's base observation, as DeepVariant's allele counter does). An indel's allele
-//! starts with the read's own base at the anchor, so a read with a substitution there makes a complex
-//! allele (`G>AAGAG`: G read as A, then AGAG inserted), counted apart from the plain indel. Bases that are not
-//! A/C/G/T or have quality below `min_base_quality`, and insertions with any base below it, are not
-//! counted at all (DeepVariant 1.5's allele counter, before its `keep_legacy_behavior` option). Soft
-//! clips are not counted. An alt allele passes when `count >= min_count` and
+//! the base before an insertion, deletion or soft clip, that event (anchored on the preceding base,
+//! replacing the anchor's base observation, as DeepVariant's allele counter does; a clip opening the
+//! read is anchored on the reference base before it). An indel's allele starts with the read's own base
+//! at the anchor, so a read with a substitution there makes a complex allele (`G>AAGAG`: G read as A,
+//! then AGAG inserted), counted apart from the plain indel. Bases that are not A/C/G/T or have quality
+//! below `min_base_quality` are not counted; an insertion or soft clip with any such base is not
+//! counted either and leaves its anchor's base counted (DeepVariant 1.5's allele counter, before its
+//! `keep_legacy_behavior` option). Soft clips count in the depth but are never candidates. A read's
+//! non-reference observation is kept per read name and mate number, so a read recorded twice counts
+//! once for its alt allele (while both records show it in the pileup) and twice for the reference,
+//! which DeepVariant only counts. An alt allele passes when `count >= min_count` and
 //! `count / total >= min_fraction` (total: all counted observations at the position), with the SNP
 //! thresholds for substitutions and the indel thresholds otherwise. The passing alleles at a position
 //! form one candidate, multi-allelic when several pass.
@@ -60,6 +64,9 @@ enum Observation {
     Insertion(Vec<u8>),
     /// Reference bases deleted after this position, with the read's base at the position.
     Deletion { anchor: u8, len: usize },
+    /// Bases soft-clipped next to this position, led by its base: counted in the depth, never a
+    /// candidate.
+    SoftClip(Vec<u8>),
 }
 
 /// A candidate variant: one position, one reference allele, one or more alt alleles.
@@ -71,8 +78,11 @@ pub struct Candidate {
     pub ref_bases: String,
     /// Alt alleles, normalised to the shared reference allele, in a fixed order.
     pub alts: Vec<String>,
-    /// For each alt, the indices (into the counted reads) of the reads that show it.
+    /// For each alt, the indices (into the counted reads) of the reads that show it, both records of
+    /// a read recorded twice included.
     pub support: Vec<Vec<usize>>,
+    /// For each alt, the reads counted for it (a read recorded twice once): its VCF `AD`.
+    pub alt_depths: Vec<u32>,
     /// Reads counted at the position (every counted observation, whatever its allele): VCF `DP`.
     pub depth: u32,
     /// Reads showing the reference at the position: the reference's VCF `AD`.
@@ -114,10 +124,12 @@ fn observations(
         if !is_canonical(anchor_base) {
             return;
         }
-        let obs = indel(anchor_base);
+        let Some(obs) = indel(anchor_base) else {
+            return;
+        };
         match out.last_mut() {
-            Some(last) if last.0 == pos => last.1 = obs,
-            _ => out.push((pos, obs)),
+            Some(last) if last.0 == pos => last.1 = Some(obs),
+            _ => out.push((pos, Some(obs))),
         }
     };
     for op in &read.cigar {
@@ -157,7 +169,15 @@ fn observations(
                 ref_pos += op.len as i64;
             }
             Kind::Skip => ref_pos += op.len as i64,
-            Kind::SoftClip => read_i += op.len,
+            Kind::SoftClip => {
+                let bases = &read.bases[read_i..read_i + op.len];
+                let quals = &read.quals[read_i..read_i + op.len];
+                let usable =
+                    bases.iter().all(|&b| is_canonical(b)) && quals.iter().all(|&q| q >= min_bq);
+                let clip = |a: u8| usable.then(|| Observation::SoftClip([&[a], bases].concat()));
+                anchor(&mut out, read_i, ref_pos - 1, &clip);
+                read_i += op.len;
+            }
             Kind::HardClip | Kind::Pad => {}
         }
     }
@@ -174,7 +194,9 @@ pub fn find_candidates<R: Borrow<AlignedRead>>(
     t: &Thresholds,
 ) -> Vec<Candidate> {
     let span = (end - start).max(0) as usize;
-    let mut at: Vec<Vec<(usize, Observation)>> = vec![Vec::new(); span];
+    // Per position: (read, observation, whether it is counted); a read recorded twice counts once.
+    let mut at: Vec<Vec<(usize, Observation, bool)>> = vec![Vec::new(); span];
+    let repeated = repeated_records(reads);
     for (r, read) in reads.iter().enumerate() {
         let read = read.borrow();
         if !read.overlaps(start, end) {
@@ -182,7 +204,22 @@ pub fn find_candidates<R: Borrow<AlignedRead>>(
         }
         for (pos, obs) in observations(read, reference, t.min_base_quality) {
             if let (Some(obs), true) = (obs, (start..end).contains(&pos)) {
-                at[(pos - start) as usize].push((r, obs));
+                let here = &mut at[(pos - start) as usize];
+                // A read's non-reference allele is kept per read name and mate number, so a second
+                // record of the same read replaces the first in the counts (DeepVariant's read-allele
+                // map) while both records show it; reference bases are only counted, so each counts.
+                let earlier = |(o, held, counted): &(usize, Observation, bool)| {
+                    *counted && *held != Observation::Reference && {
+                        let other: &AlignedRead = reads[*o].borrow();
+                        other.name == read.name && other.read_number == read.read_number
+                    }
+                };
+                if repeated[r] && obs != Observation::Reference {
+                    if let Some(i) = here.iter().position(earlier) {
+                        here[i] = (here[i].0, obs.clone(), false);
+                    }
+                }
+                here.push((r, obs, true));
             }
         }
     }
@@ -192,26 +229,31 @@ pub fn find_candidates<R: Borrow<AlignedRead>>(
         if obs.is_empty() || !is_canonical(reference.base(pos)) {
             continue;
         }
-        let depth = obs.len() as u32;
+        let depth = obs.iter().filter(|o| o.2).count() as u32;
         let total = f64::from(depth);
-        let mut alleles: BTreeMap<Observation, Vec<usize>> = BTreeMap::new();
+        // Per alt allele: the reads counted, and every record showing it.
+        let mut alleles: BTreeMap<Observation, (u32, Vec<usize>)> = BTreeMap::new();
         let mut ref_support = 0;
-        for (r, o) in obs {
+        for (r, o, counted) in obs {
             if o == Observation::Reference {
                 ref_support += 1;
             } else {
-                alleles.entry(o).or_default().push(r);
+                let entry = alleles.entry(o).or_default();
+                entry.0 += u32::from(counted);
+                entry.1.push(r);
             }
         }
-        let passing: Vec<(Observation, Vec<usize>)> = alleles
+        let passing: Vec<(Observation, u32, Vec<usize>)> = alleles
             .into_iter()
-            .filter(|(allele, reads)| {
+            .filter(|(allele, (count, _))| {
                 let (min_count, min_fraction) = match allele {
+                    Observation::SoftClip(_) => return false,
                     Observation::Substitution(_) => (t.vsc_min_count_snps, t.vsc_min_fraction_snps),
                     _ => (t.vsc_min_count_indels, t.vsc_min_fraction_indels),
                 };
-                reads.len() as u32 >= min_count && reads.len() as f64 / total >= min_fraction
+                *count >= min_count && f64::from(*count) / total >= min_fraction
             })
+            .map(|(allele, (count, reads))| (allele, count, reads))
             .collect();
         if !passing.is_empty() {
             out.push(candidate(pos, passing, reference, depth, ref_support));
@@ -220,45 +262,65 @@ pub fn find_candidates<R: Borrow<AlignedRead>>(
     out
 }
 
+/// Per read, whether an earlier read has its name and mate number (the same read recorded twice).
+fn repeated_records<R: Borrow<AlignedRead>>(reads: &[R]) -> Vec<bool> {
+    let mut seen = std::collections::HashSet::new();
+    reads
+        .iter()
+        .map(|r| {
+            let r = r.borrow();
+            !seen.insert((r.name.as_slice(), r.read_number))
+        })
+        .collect()
+}
+
 /// Builds the (possibly multi-allelic) candidate at `pos` with a shared reference allele, `depth`
 /// reads counted there and `ref_support` of them showing the reference.
 fn candidate(
     pos: i64,
-    passing: Vec<(Observation, Vec<usize>)>,
+    passing: Vec<(Observation, u32, Vec<usize>)>,
     reference: &ReferenceSlice,
     depth: u32,
     ref_support: u32,
 ) -> Candidate {
     let ref_len = passing
         .iter()
-        .map(|(a, _)| match a {
+        .map(|(a, _, _)| match a {
             Observation::Deletion { len, .. } => len + 1,
             _ => 1,
         })
         .max()
         .unwrap_or(1);
     let ref_bases = reference.window(pos, pos + ref_len as i64);
-    let mut alleles: Vec<(String, Vec<usize>)> = passing
+    let mut alleles: Vec<(String, u32, Vec<usize>)> = passing
         .into_iter()
-        .map(|(allele, reads)| {
+        .map(|(allele, count, reads)| {
             let alt: Vec<u8> = match allele {
                 Observation::Substitution(b) => [&[b][..], &ref_bases[1..]].concat(),
                 Observation::Insertion(bases) => [&bases[..], &ref_bases[1..]].concat(),
                 Observation::Deletion { anchor, len } => {
                     [&[anchor][..], &ref_bases[len + 1..]].concat()
                 }
-                Observation::Reference => ref_bases.clone(),
+                Observation::Reference | Observation::SoftClip(_) => ref_bases.clone(),
             };
-            (String::from_utf8_lossy(&alt).into_owned(), reads)
+            (String::from_utf8_lossy(&alt).into_owned(), count, reads)
         })
         .collect();
     alleles.sort();
-    let (alts, support) = alleles.into_iter().unzip();
+    let mut alts = Vec::new();
+    let mut alt_depths = Vec::new();
+    let mut support = Vec::new();
+    for (alt, count, reads) in alleles {
+        alts.push(alt);
+        alt_depths.push(count);
+        support.push(reads);
+    }
     Candidate {
         start: pos,
         ref_bases: String::from_utf8_lossy(&ref_bases).into_owned(),
         alts,
         support,
+        alt_depths,
         depth,
         ref_support,
     }
@@ -293,8 +355,11 @@ mod tests {
         }
     }
 
-    /// A read at `start` whose bases are the reference except as `edit` changes them.
+    /// A read at `start` whose bases are the reference except as `edit` changes them, named apart
+    /// from every other.
     fn read(start: i64, cigar: &[(Kind, usize)], edit: impl Fn(&mut Vec<u8>)) -> AlignedRead {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let r = reference();
         let mut bases = Vec::new();
         let mut pos = start;
@@ -311,7 +376,7 @@ mod tests {
         }
         edit(&mut bases);
         AlignedRead {
-            name: b"r".to_vec(),
+            name: format!("r{n}").into_bytes(),
             read_number: 0,
             start,
             end: pos,
@@ -389,6 +454,76 @@ mod tests {
             x.quals[21] = 9;
         }
         assert!(find_candidates(&reads, &r, 100, 150, &Thresholds::default()).is_empty());
+    }
+
+    #[test]
+    fn an_unusable_insertion_leaves_its_anchor_counted_and_soft_clips_only_add_depth() {
+        let r = reference();
+        assert_eq!(r.base(120), b'A');
+        let mut reads = plain(10);
+        // T at 120, then three inserted bases, one below the base quality: the insertion is not
+        // counted, the T still is.
+        let ins = [(Kind::Match, 21), (Kind::Insertion, 3), (Kind::Match, 26)];
+        for _ in 0..2 {
+            let mut x = read(100, &ins, |b| b[20] = b'T');
+            x.quals[22] = 9;
+            reads.push(x);
+        }
+        let c = find_candidates(&reads, &r, 100, 150, &Thresholds::default());
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert_eq!(
+            (c[0].start, &c[0].alts[..], c[0].depth),
+            (120, &["T".to_string()][..], 12)
+        );
+        // Reads opening with a soft clip after 120: an allele at 120 in the depth, never a candidate.
+        for _ in 0..4 {
+            let mut x = read(121, &[(Kind::Match, 29)], |_| {});
+            x.cigar.insert(
+                0,
+                CigarOp {
+                    kind: Kind::SoftClip,
+                    len: 5,
+                },
+            );
+            x.bases.splice(0..0, *b"GGGGG");
+            x.quals.splice(0..0, [30; 5]);
+            reads.push(x);
+        }
+        let c = find_candidates(&reads, &r, 100, 150, &Thresholds::default());
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert_eq!(
+            (c[0].depth, c[0].ref_support, &c[0].alt_depths[..]),
+            (16, 10, &[2][..])
+        );
+        // A clip with a base below the quality is not counted at all.
+        for x in &mut reads[12..] {
+            x.quals[0] = 9;
+        }
+        let c = find_candidates(&reads, &r, 100, 150, &Thresholds::default());
+        assert_eq!(c[0].depth, 12);
+    }
+
+    #[test]
+    fn a_read_recorded_twice_counts_once_for_its_alt_allele() {
+        let r = reference();
+        let snp = |b: &mut Vec<u8>| b[20] = b'T';
+        let mut reads = plain(10);
+        let x = read(100, &[(Kind::Match, 50)], snp);
+        reads.extend([x.clone(), x]);
+        assert!(find_candidates(&reads, &r, 100, 150, &Thresholds::default()).is_empty());
+        reads.push(read(100, &[(Kind::Match, 50)], snp));
+        let c = find_candidates(&reads, &r, 100, 150, &Thresholds::default());
+        assert_eq!(c.len(), 1, "{c:?}");
+        // Both records show the allele in the pileup; the counts have the read once.
+        assert_eq!(c[0].support, [vec![10, 11, 12]]);
+        assert_eq!(
+            (c[0].depth, c[0].ref_support, &c[0].alt_depths[..]),
+            (12, 10, &[2][..])
+        );
+        // A reference base is only counted: each record counts.
+        reads.push(reads[0].clone());
+        let c = find_candidates(&reads, &r, 100, 150, &Thresholds::default());
+        assert_eq!((c[0].depth, c[0].ref_support), (13, 11));
     }
 
     #[test]

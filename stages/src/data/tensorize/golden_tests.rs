@@ -18,6 +18,35 @@ const IDENTICAL_AT_LEAST: usize = 49;
 /// seven reads keep a C>A beside an extra A that DeepVariant's realignment does not leave them.
 const CALLING_SITES_DIFFERING: [&[&str]; 2] = [&["10008758 C>A,CA"], &["10008758 C>CA"]];
 
+/// DP and AD of each record of DeepVariant's calls, keyed like the calling test's sites.
+fn depths_of_calls(path: &Path) -> BTreeMap<i64, (i32, Vec<i32>)> {
+    use noodles::vcf::variant::record::samples::series::value::Array;
+    use noodles::vcf::variant::record::samples::series::Value;
+    use noodles::vcf::variant::record::samples::Sample as _;
+    let mut reader = noodles::vcf::io::reader::Builder::default()
+        .build_from_path(path)
+        .unwrap();
+    let header = reader.read_header().unwrap();
+    let mut out = BTreeMap::new();
+    for record in reader.records() {
+        let record = record.unwrap();
+        let start = usize::from(record.variant_start().unwrap().unwrap()) as i64 - 1;
+        let sample = record.samples().get_index(0).unwrap();
+        let depth = match sample.get(&header, "DP") {
+            Some(Ok(Some(Value::Integer(n)))) => n,
+            other => panic!("{path:?} at {start}: DP {other:?}"),
+        };
+        let allele_depths = match sample.get(&header, "AD") {
+            Some(Ok(Some(Value::Array(Array::Integer(values))))) => {
+                values.iter().map(|v| v.unwrap().unwrap()).collect()
+            }
+            other => panic!("{path:?} at {start}: AD {other:?}"),
+        };
+        out.insert(start, (depth, allele_depths));
+    }
+    out
+}
+
 /// How `ours` differs from `golden` (both HWC with `channels` channels and rows of `width`): the rows
 /// that differ and, per channel, the number of differing pixels.
 fn differences(
@@ -183,6 +212,7 @@ fn calling_candidates_match_deepvariants_calls() {
         None,
     )
     .unwrap();
+    assert_eq!(calls.sample, "NA12878");
     let site = |start: i64, ref_allele: &[u8], alts: &[Vec<u8>]| {
         let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
         let alts: Vec<String> = alts.iter().map(|a| text(a)).collect();
@@ -213,7 +243,10 @@ fn calling_candidates_match_deepvariants_calls() {
             _ => sites.push((e.pos, vec![e])),
         }
     }
+    let calls_path = golden_path.with_file_name("golden.postprocess_single_site_output.vcf");
+    let dv_depths = depths_of_calls(&calls_path);
     let mut ours = Vec::new();
+    let mut depths_differing = Vec::new();
     let mut outside = 0;
     for (pos, group) in &sites {
         let s = group[0]
@@ -239,7 +272,15 @@ fn calling_candidates_match_deepvariants_calls() {
         let ref_allele = group[0].ref_allele.as_bytes();
         outside += usize::from(!confident.overlaps("chr20", *pos, *pos + ref_allele.len() as i64));
         let alts: Vec<Vec<u8>> = s.alts.iter().map(|a| a.as_bytes().to_vec()).collect();
-        ours.push(site(*pos, ref_allele, &alts));
+        let this = site(*pos, ref_allele, &alts);
+        let depths = (s.depth, s.allele_depths.clone());
+        if golden.contains(&this) && dv_depths.get(pos) != Some(&depths) {
+            depths_differing.push(format!(
+                "{this}: DP, AD {depths:?}, DeepVariant's {:?}",
+                dv_depths.get(pos)
+            ));
+        }
+        ours.push(this);
     }
     assert_eq!(summary.candidates, sites.len());
     assert!(
@@ -266,5 +307,9 @@ fn calling_candidates_match_deepvariants_calls() {
     assert_eq!(
         [only_ours.as_slice(), only_dv.as_slice()],
         CALLING_SITES_DIFFERING
+    );
+    assert!(
+        depths_differing.is_empty(),
+        "sites with DeepVariant's alleles but not its DP and AD: {depths_differing:?}"
     );
 }

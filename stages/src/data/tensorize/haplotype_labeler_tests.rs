@@ -33,6 +33,7 @@ fn candidate(start: i64, ref_bases: &str, alts: &[&str]) -> Candidate {
         ref_bases: ref_bases.into(),
         alts: alts.iter().map(|a| a.to_string()).collect(),
         support: vec![Vec::new(); alts.len()],
+        alt_depths: vec![0; alts.len()],
         depth: 0,
         ref_support: 0,
     }

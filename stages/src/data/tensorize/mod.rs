@@ -613,7 +613,7 @@ fn process(
 fn site(c: &Candidate) -> Site {
     let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
     let mut allele_depths = vec![count(c.ref_support as usize)];
-    allele_depths.extend(c.support.iter().map(|s| count(s.len())));
+    allele_depths.extend(c.alt_depths.iter().map(|&d| count(d as usize)));
     Site {
         alts: c.alts.clone(),
         depth: count(c.depth as usize),

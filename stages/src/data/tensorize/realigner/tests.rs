@@ -173,7 +173,12 @@ fn a_window_without_variation_is_left_untouched() {
     let mut reads: Vec<AlignedRead> = (0..20)
         .map(|k| {
             let s = 50 + 10 * k;
-            read("r", s as i64, &bases[s..s + 100], &[(Kind::Match, 100)])
+            read(
+                &format!("r{k}"),
+                s as i64,
+                &bases[s..s + 100],
+                &[(Kind::Match, 100)],
+            )
         })
         .collect();
     // Two scattered sequencing errors.
@@ -199,9 +204,9 @@ fn a_repeat_that_keeps_the_graph_cyclic_at_every_k_is_skipped() {
     let reference = [&left[..], &repeat(10), &right[..]].concat();
     let expanded = [&left[240..], &repeat(60), &right[..40]].concat();
     let reads: Vec<AlignedRead> = (0..3)
-        .map(|_| {
+        .map(|k| {
             read(
-                "rep",
+                &format!("rep{k}"),
                 240,
                 &expanded,
                 &[(Kind::Match, 80), (Kind::Insertion, 100), (Kind::Match, 40)],

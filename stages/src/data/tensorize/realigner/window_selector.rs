@@ -8,7 +8,8 @@
 //! selector's base quality (20) is not counted at all, whether it matches the reference or not, and an
 //! insertion or soft clip counts only when every one of its bases reaches it (the counter's behaviour
 //! before DeepVariant added `keep_legacy_behavior`; counting low-quality substitutions instead makes
-//! chr20:10,003,109's golden image differ). Each position scores
+//! chr20:10,003,109's golden image differ). A read recorded twice (same name and mate number) shows its variant alleles
+//! once, as the counter keeps one per read, while its reference bases count per record. Each position scores
 //! `bias + Σ coefficient × reads`, where a substitution counts at its position, a deletion over the
 //! deleted bases and an insertion or soft clip of `n` bases over the `n` positions either side of its
 //! anchor's successor. The variant-reads model counts the reads showing a substitution, indel or
@@ -207,6 +208,9 @@ fn is_candidate(model: WindowModel, score: f64) -> bool {
     }
 }
 
+/// Positions `[from, to)` and the weight one allele adds to each.
+type Span = (i64, i64, f64);
+
 /// Scores of the positions `[lo, hi)` under `o.model`'s weights.
 fn scores(
     reads: &[&AlignedRead],
@@ -217,12 +221,18 @@ fn scores(
 ) -> Vec<f64> {
     let w = Weights::of(o.model);
     let mut score = vec![w.bias; (hi - lo).max(0) as usize];
-    let mut add = |from: i64, to: i64, by: f64| {
+    let mut add = |(from, to, by): (i64, i64, f64)| {
         for p in from.max(lo)..to.min(hi) {
             score[(p - lo) as usize] += by;
         }
     };
+    // The allele counter keeps one non-reference allele per read name, mate number and position: a
+    // read recorded twice replaces what its first record added there.
+    let mut seen = std::collections::HashSet::new();
+    let mut kept: std::collections::HashMap<(&[u8], u8, i64), Span> =
+        std::collections::HashMap::new();
     for read in reads.iter().filter(|r| r.mapq >= o.min_mapq) {
+        let repeated = !seen.insert((read.name.as_slice(), read.read_number));
         let alleles = alleles(read, reference, o.min_base_quality);
         for (k, &(anchor, allele)) in alleles.iter().enumerate() {
             // An indel or clip anchored on a base replaces that base's observation.
@@ -233,13 +243,21 @@ fn scores(
                 continue;
             }
             let after = anchor + 1;
-            match allele {
-                Allele::Reference => add(anchor, after, w.reference),
-                Allele::Substitution => add(anchor, after, w.substitution),
-                Allele::Insertion(n) => add(after - n as i64, after + n as i64, w.insertion),
-                Allele::SoftClip(n) => add(after - n as i64, after + n as i64, w.soft_clip),
-                Allele::Deletion(n) => add(after, after + n as i64, w.deletion),
+            let span = match allele {
+                Allele::Reference => (anchor, after, w.reference),
+                Allele::Substitution => (anchor, after, w.substitution),
+                Allele::Insertion(n) => (after - n as i64, after + n as i64, w.insertion),
+                Allele::SoftClip(n) => (after - n as i64, after + n as i64, w.soft_clip),
+                Allele::Deletion(n) => (after, after + n as i64, w.deletion),
+            };
+            if allele != Allele::Reference {
+                let key = (read.name.as_slice(), read.read_number, anchor);
+                match kept.insert(key, span) {
+                    Some((from, to, by)) if repeated => add((from, to, -by)),
+                    _ => {}
+                }
             }
+            add(span);
         }
     }
     score
@@ -298,7 +316,10 @@ mod tests {
         }
     }
 
+    /// A read named apart from every other.
     fn read(start: i64, cigar: &[(Kind, usize)]) -> AlignedRead {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let r = reference();
         let (mut bases, mut pos) = (Vec::new(), start);
         for &(kind, len) in cigar {
@@ -313,7 +334,7 @@ mod tests {
             }
         }
         AlignedRead {
-            name: b"r".to_vec(),
+            name: format!("r{n}").into_bytes(),
             read_number: 0,
             start,
             end: pos,
@@ -353,6 +374,24 @@ mod tests {
         // The deleted bases 950 and 951 score 3 × 1.796 − 0.683 − 10 × 0.060 > 3.
         let windows = select_windows(&refs, &reference(), 2000, 900, 1000, &o);
         assert_eq!(windows, [(950 - 80, 951 + 80)]);
+    }
+
+    #[test]
+    fn a_read_recorded_twice_shows_its_variant_once() {
+        let r = reference();
+        let o = WindowOptions {
+            model: WindowModel::VARIANT_READS,
+            ..WindowOptions::default()
+        };
+        let del = [(Kind::Match, 50), (Kind::Deletion, 1), (Kind::Match, 50)];
+        let x = read(400, &del);
+        let twice = [&x, &x];
+        assert!(select_windows(&twice, &r, 2000, 300, 700, &o).is_empty());
+        let y = read(400, &del);
+        assert_eq!(
+            select_windows(&[&x, &x, &y], &r, 2000, 300, 700, &o),
+            [(450 - 80, 450 + 80)]
+        );
     }
 
     #[test]
