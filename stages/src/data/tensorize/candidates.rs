@@ -19,7 +19,7 @@
 use std::borrow::Borrow;
 use std::collections::BTreeMap;
 
-use super::pileup::read::AlignedRead;
+use super::pileup::read::{recorded_twice, AlignedRead};
 use super::pileup::reference::ReferenceSlice;
 use noodles::sam::alignment::record::cigar::op::Kind;
 
@@ -196,7 +196,7 @@ pub fn find_candidates<R: Borrow<AlignedRead>>(
     let span = (end - start).max(0) as usize;
     // Per position: (read, observation, whether it is counted); a read recorded twice counts once.
     let mut at: Vec<Vec<(usize, Observation, bool)>> = vec![Vec::new(); span];
-    let repeated = repeated_records(reads);
+    let twice = recorded_twice(reads);
     for (r, read) in reads.iter().enumerate() {
         let read = read.borrow();
         if !read.overlaps(start, end) {
@@ -214,7 +214,7 @@ pub fn find_candidates<R: Borrow<AlignedRead>>(
                         other.name == read.name && other.read_number == read.read_number
                     }
                 };
-                if repeated[r] && obs != Observation::Reference {
+                if twice[r] && obs != Observation::Reference {
                     if let Some(i) = here.iter().position(earlier) {
                         here[i] = (here[i].0, obs.clone(), false);
                     }
@@ -260,18 +260,6 @@ pub fn find_candidates<R: Borrow<AlignedRead>>(
         }
     }
     out
-}
-
-/// Per read, whether an earlier read has its name and mate number (the same read recorded twice).
-fn repeated_records<R: Borrow<AlignedRead>>(reads: &[R]) -> Vec<bool> {
-    let mut seen = std::collections::HashSet::new();
-    reads
-        .iter()
-        .map(|r| {
-            let r = r.borrow();
-            !seen.insert((r.name.as_slice(), r.read_number))
-        })
-        .collect()
 }
 
 /// Builds the (possibly multi-allelic) candidate at `pos` with a shared reference allele, `depth`

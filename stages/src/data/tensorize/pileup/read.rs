@@ -171,3 +171,23 @@ impl AlignedRead {
         self.start < end && start < self.end
     }
 }
+
+/// Per read, whether another of `reads` has its name and mate number: the same read recorded twice,
+/// whose alleles DeepVariant's allele counter keeps once (it keys them by read).
+pub fn recorded_twice<R: std::borrow::Borrow<AlignedRead>>(reads: &[R]) -> Vec<bool> {
+    let mut records: std::collections::HashMap<(&[u8], u8), usize> =
+        std::collections::HashMap::new();
+    for r in reads {
+        let r = r.borrow();
+        *records
+            .entry((r.name.as_slice(), r.read_number))
+            .or_default() += 1;
+    }
+    reads
+        .iter()
+        .map(|r| {
+            let r = r.borrow();
+            records[&(r.name.as_slice(), r.read_number)] > 1
+        })
+        .collect()
+}

@@ -17,7 +17,7 @@
 //! linear model takes positions scoring above its decision boundary (3). Candidates closer than `2 × min_windows_distance` merge, and each run becomes a window padded by
 //! `min_windows_distance` (80 bp) on both sides.
 
-use super::super::pileup::read::AlignedRead;
+use super::super::pileup::read::{recorded_twice, AlignedRead};
 use super::super::pileup::reference::ReferenceSlice;
 use noodles::sam::alignment::record::cigar::op::Kind;
 
@@ -228,11 +228,14 @@ fn scores(
     };
     // The allele counter keeps one non-reference allele per read name, mate number and position: a
     // read recorded twice replaces what its first record added there.
-    let mut seen = std::collections::HashSet::new();
+    let twice = recorded_twice(reads);
     let mut kept: std::collections::HashMap<(&[u8], u8, i64), Span> =
         std::collections::HashMap::new();
-    for read in reads.iter().filter(|r| r.mapq >= o.min_mapq) {
-        let repeated = !seen.insert((read.name.as_slice(), read.read_number));
+    for (read, &twice) in reads
+        .iter()
+        .zip(&twice)
+        .filter(|(r, _)| r.mapq >= o.min_mapq)
+    {
         let alleles = alleles(read, reference, o.min_base_quality);
         for (k, &(anchor, allele)) in alleles.iter().enumerate() {
             // An indel or clip anchored on a base replaces that base's observation.
@@ -250,11 +253,10 @@ fn scores(
                 Allele::SoftClip(n) => (after - n as i64, after + n as i64, w.soft_clip),
                 Allele::Deletion(n) => (after, after + n as i64, w.deletion),
             };
-            if allele != Allele::Reference {
+            if twice && allele != Allele::Reference {
                 let key = (read.name.as_slice(), read.read_number, anchor);
-                match kept.insert(key, span) {
-                    Some((from, to, by)) if repeated => add((from, to, -by)),
-                    _ => {}
+                if let Some((from, to, by)) = kept.insert(key, span) {
+                    add((from, to, -by));
                 }
             }
             add(span);
