@@ -15,8 +15,33 @@ const IDENTICAL_AT_LEAST: usize = 49;
 
 /// The calling sites (as `position ref>alts`) where calling mode and DeepVariant differ, ours then
 /// DeepVariant's; the test fails on any other difference. README, "Calling mode": at chr20:10,008,758
-/// seven reads keep a C>A beside an extra A that DeepVariant's realignment does not leave them.
+/// seven reads show a C>A that DeepVariant's calls do not list.
 const CALLING_SITES_DIFFERING: [&[&str]; 2] = [&["10008758 C>A,CA"], &["10008758 C>CA"]];
+
+/// A site's alleles and read counts: reference allele, alts, DP and AD.
+type SiteCounts = (Vec<u8>, Vec<Vec<u8>>, i32, Vec<i32>);
+
+/// Whether DeepVariant's record `dv` is `ours` with alts taken out: the same reference allele, its alts
+/// among ours, the same DP, and AD equal to ours for the reference and the alts it kept. That is what
+/// DeepVariant's postprocess_variants leaves of a multi-allelic site when it drops an alt whose own
+/// example scores QUAL below `multi_allelic_qual_filter` (1): it keeps DP and re-indexes AD.
+fn is_ours_with_alts_dropped(ours: &SiteCounts, dv: &SiteCounts) -> bool {
+    let (ref_allele, alts, depth, allele_depths) = ours;
+    let kept: Option<Vec<i32>> =
+        dv.1.iter()
+            .map(|alt| {
+                alts.iter()
+                    .position(|a| a == alt)
+                    .map(|i| allele_depths[i + 1])
+            })
+            .collect();
+    let Some(kept) = kept else {
+        return false;
+    };
+    let mut expected = vec![allele_depths[0]];
+    expected.extend(kept);
+    dv.0 == *ref_allele && dv.2 == *depth && dv.3 == expected && dv.1.len() < alts.len()
+}
 
 /// DP and AD of each record of DeepVariant's calls, keyed like the calling test's sites.
 fn depths_of_calls(path: &Path) -> BTreeMap<i64, (i32, Vec<i32>)> {
@@ -247,6 +272,7 @@ fn calling_candidates_match_deepvariants_calls() {
     let dv_depths = depths_of_calls(&calls_path);
     let mut ours = Vec::new();
     let mut depths_differing = Vec::new();
+    let mut our_counts: BTreeMap<i64, SiteCounts> = BTreeMap::new();
     let mut outside = 0;
     for (pos, group) in &sites {
         let s = group[0]
@@ -274,6 +300,10 @@ fn calling_candidates_match_deepvariants_calls() {
         let alts: Vec<Vec<u8>> = s.alts.iter().map(|a| a.as_bytes().to_vec()).collect();
         let this = site(*pos, ref_allele, &alts);
         let depths = (s.depth, s.allele_depths.clone());
+        our_counts.insert(
+            *pos,
+            (ref_allele.to_vec(), alts, s.depth, s.allele_depths.clone()),
+        );
         if golden.contains(&this) && dv_depths.get(pos) != Some(&depths) {
             depths_differing.push(format!(
                 "{this}: DP, AD {depths:?}, DeepVariant's {:?}",
@@ -312,4 +342,66 @@ fn calling_candidates_match_deepvariants_calls() {
         depths_differing.is_empty(),
         "sites with DeepVariant's alleles but not its DP and AD: {depths_differing:?}"
     );
+    // Where the alleles differ, ours hold DeepVariant's with one more alt, and the same read counts.
+    for call in calls.of("chr20") {
+        let this = site(call.start, &call.ref_bases, &call.alts);
+        if !only_dv.contains(&this.as_str()) {
+            continue;
+        }
+        let (depth, allele_depths) = dv_depths[&call.start].clone();
+        let dv = (
+            call.ref_bases.clone(),
+            call.alts.clone(),
+            depth,
+            allele_depths,
+        );
+        let ours = &our_counts[&call.start];
+        assert!(
+            is_ours_with_alts_dropped(ours, &dv),
+            "{this}: DeepVariant's {dv:?} is not ours {ours:?} with alts dropped"
+        );
+    }
+}
+
+#[test]
+fn a_record_with_an_alt_dropped_keeps_the_depth_and_the_other_allele_depths() {
+    let ours: SiteCounts = (
+        b"C".to_vec(),
+        vec![b"A".to_vec(), b"CA".to_vec()],
+        31,
+        vec![4, 7, 19],
+    );
+    let dv = |alts: &[&[u8]], depth: i32, allele_depths: Vec<i32>| -> SiteCounts {
+        (
+            b"C".to_vec(),
+            alts.iter().map(|a| a.to_vec()).collect(),
+            depth,
+            allele_depths,
+        )
+    };
+    assert!(is_ours_with_alts_dropped(
+        &ours,
+        &dv(&[b"CA"], 31, vec![4, 19])
+    ));
+    assert!(is_ours_with_alts_dropped(
+        &ours,
+        &dv(&[b"A"], 31, vec![4, 7])
+    ));
+    // Another depth, another count, an alt we lack, or nothing dropped.
+    assert!(!is_ours_with_alts_dropped(
+        &ours,
+        &dv(&[b"CA"], 30, vec![4, 19])
+    ));
+    assert!(!is_ours_with_alts_dropped(
+        &ours,
+        &dv(&[b"CA"], 31, vec![5, 19])
+    ));
+    assert!(!is_ours_with_alts_dropped(
+        &ours,
+        &dv(&[b"CAA"], 31, vec![4, 19])
+    ));
+    assert!(!is_ours_with_alts_dropped(
+        &ours,
+        &dv(&[b"A", b"CA"], 31, vec![4, 7, 19])
+    ));
 }
