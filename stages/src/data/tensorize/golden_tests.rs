@@ -226,7 +226,8 @@ fn images_match_deepvariants_golden_examples() {
 /// RefCall alike: one record per candidate with all its alts, whose alt subsets are its 84 calling
 /// examples), but for [`CALLING_SITES_DIFFERING`]; prints every site that differs. Every site, inside
 /// and outside the confident regions, gets one unlabelled example per alt subset (each alt alone, then
-/// pairs) recording the site's alleles, DP and AD.
+/// pairs) recording the site's alleles, DP and AD; the calling examples of DeepVariant's 49 training
+/// candidates are its training images.
 #[test]
 fn calling_candidates_match_deepvariants_calls() {
     let Some((inputs, mut params, golden_path)) = golden_run(Labeler::default()) else {
@@ -313,6 +314,17 @@ fn calling_candidates_match_deepvariants_calls() {
         ours.push(this);
     }
     assert_eq!(summary.candidates, sites.len());
+    // DeepVariant draws a candidate's image the same way in both modes, so the calling examples of its
+    // 49 training candidates must be its training images, byte for byte.
+    let mut same_images = 0;
+    for record in RecordReader::open(&golden_path).unwrap() {
+        let dv = tf_example::decode(&record.unwrap()).unwrap().example;
+        let ours = examples.iter().find(|e| e.id == dv.id);
+        let ours = ours.unwrap_or_else(|| panic!("{}: no calling example", dv.id));
+        assert!(ours.image == dv.image, "{}: calling-mode image", dv.id);
+        same_images += 1;
+    }
+    assert_eq!(same_images, 49);
     assert!(
         outside > 0,
         "sites outside the confident regions get examples too"
