@@ -13,10 +13,44 @@ use crate::data::sources::{tf_example, tfrecord::RecordReader};
 /// Images identical to DeepVariant's; the test fails when fewer are.
 const IDENTICAL_AT_LEAST: usize = 49;
 
-/// The calling sites (as `position ref>alts`) where calling mode and DeepVariant differ, ours then
-/// DeepVariant's; the test fails on any other difference. README, "Calling mode": at chr20:10,008,758
-/// seven reads show a C>A that DeepVariant's calls do not list.
-const CALLING_SITES_DIFFERING: [&[&str]; 2] = [&["10008758 C>A,CA"], &["10008758 C>CA"]];
+/// Where DeepVariant's own calling examples of the window differ from its calls file (DeepVariant
+/// 1.1.0's `golden.postprocess_single_site_output.vcf`, one record per candidate with all its alts), as
+/// `position ref>alts`: the examples' sites, then the calls file's. DeepVariant's calling examples
+/// (`golden.calling_examples.tfrecord.gz` of its test data, 84 records, not in `../shared`) have
+/// `C>A,CA` at 10,008,758, where postprocess dropped the `A` (QUAL below 1); `G>A` at 10,009,844 and
+/// `A>G` at 10,009,877, where 1.1.0 had kept reads whose realigned indel could move left; and nothing at
+/// 10,002,457, where 1.1.0 had kept a deletion next to an insertion uncancelled. Calling mode must give
+/// the examples' sites; the test fails on any other difference.
+const CALLING_SITES_DIFFERING: [&[&str]; 2] = [
+    &["10008758 C>A,CA", "10009844 G>A", "10009877 A>G"],
+    &["10002457 AG>A", "10008758 C>CA", "10009844 G>A,AAGAGAGAG"],
+];
+
+/// The site whose alt postprocess dropped: the calls file's record there is ours without it.
+const CALLING_SITE_PRUNED: i64 = 10_008_758;
+
+/// A site's DP and AD.
+type Depths = (i32, &'static [i32]);
+
+/// The calls file's sites where DP and AD are not 1.1.0's: the realigner's two rules change which
+/// reads keep their own alignment near 10,002,457 and 10,009,844 and at the CA repeat of 10,008,952.
+/// With each, DeepVariant 1.7.0's DP and AD there (its calls of the window,
+/// `golden.postprocess_single_site_output_with_small_model.vcf` in its test data) where ours are
+/// those; at the other two its counts differ from 1.1.0's too, and from ours by one read.
+const DEPTHS_NOT_1_1: [(i64, Option<Depths>); 5] = [
+    (10_002_458, Some((53, &[3, 27, 15]))),
+    (10_008_952, None),
+    (10_009_871, Some((47, &[9, 38]))),
+    (10_009_875, Some((52, &[7, 44]))),
+    (10_009_879, None),
+];
+
+/// The examples' two sites the calls file lacks, with DeepVariant 1.7.0's DP and AD there.
+const DEPTHS_OF_SITES_NOT_IN_1_1: [(i64, i32, &[i32]); 2] =
+    [(10_009_844, 41, &[10, 31]), (10_009_877, 38, &[33, 5])];
+
+/// DeepVariant's calling examples of the window (one per alt subset of each candidate).
+const DEEPVARIANT_CALLING_EXAMPLES: usize = 84;
 
 /// A site's alleles and read counts: reference allele, alts, DP and AD.
 type SiteCounts = (Vec<u8>, Vec<Vec<u8>>, i32, Vec<i32>);
@@ -221,13 +255,13 @@ fn images_match_deepvariants_golden_examples() {
     );
 }
 
-/// Calling mode with DeepVariant 1.5's options gives DeepVariant's candidate sites of the window, each
-/// with its alts (DeepVariant's calls for it, `golden.postprocess_single_site_output.vcf`, PASS and
-/// RefCall alike: one record per candidate with all its alts, whose alt subsets are its 84 calling
-/// examples), but for [`CALLING_SITES_DIFFERING`]; prints every site that differs. Every site, inside
-/// and outside the confident regions, gets one unlabelled example per alt subset (each alt alone, then
-/// pairs) recording the site's alleles, DP and AD; the calling examples of DeepVariant's 49 training
-/// candidates are its training images.
+/// Calling mode with DeepVariant 1.5's options gives DeepVariant's calling examples of the window: its
+/// candidate sites, each with its alts (its calls file, PASS and RefCall alike, with the three sites of
+/// [`CALLING_SITES_DIFFERING`] as its examples have them), one example per alt subset, 84 in all;
+/// prints every site that differs from the calls file. Every site, inside and outside the confident
+/// regions, gets one unlabelled example per alt subset (each alt alone, then pairs) recording the
+/// site's alleles, DP and AD; at the sites the calls file shares, DP and AD are its; the calling
+/// examples of DeepVariant's 49 training candidates are its training images.
 #[test]
 fn calling_candidates_match_deepvariants_calls() {
     let Some((inputs, mut params, golden_path)) = golden_run(Labeler::default()) else {
@@ -306,10 +340,11 @@ fn calling_candidates_match_deepvariants_calls() {
             (ref_allele.to_vec(), alts, s.depth, s.allele_depths.clone()),
         );
         if golden.contains(&this) && dv_depths.get(pos) != Some(&depths) {
-            depths_differing.push(format!(
-                "{this}: DP, AD {depths:?}, DeepVariant's {:?}",
+            println!(
+                "{this}: DP, AD {depths:?}, 1.1.0's {:?}",
                 dv_depths.get(pos)
-            ));
+            );
+            depths_differing.push((pos + 1, depths));
         }
         ours.push(this);
     }
@@ -350,16 +385,43 @@ fn calling_candidates_match_deepvariants_calls() {
         [only_ours.as_slice(), only_dv.as_slice()],
         CALLING_SITES_DIFFERING
     );
-    assert!(
-        depths_differing.is_empty(),
-        "sites with DeepVariant's alleles but not its DP and AD: {depths_differing:?}"
+    assert_eq!(examples.len(), DEEPVARIANT_CALLING_EXAMPLES);
+    let differing: Vec<i64> = depths_differing.iter().map(|(p, _)| *p).collect();
+    assert_eq!(
+        differing,
+        DEPTHS_NOT_1_1.map(|(p, _)| p),
+        "sites with DeepVariant's alleles but not 1.1.0's DP and AD"
     );
-    // Where the alleles differ, ours hold DeepVariant's with one more alt, and the same read counts.
-    for call in calls.of("chr20") {
-        let this = site(call.start, &call.ref_bases, &call.alts);
-        if !only_dv.contains(&this.as_str()) {
-            continue;
+    for ((pos, ours), (_, dv)) in depths_differing.iter().zip(DEPTHS_NOT_1_1) {
+        if let Some((depth, allele_depths)) = dv {
+            assert_eq!(
+                ours,
+                &(depth, allele_depths.to_vec()),
+                "{pos}: DeepVariant 1.7.0's"
+            );
         }
+    }
+    for (pos, depth, allele_depths) in DEPTHS_OF_SITES_NOT_IN_1_1 {
+        let (_, _, ours_depth, ours_allele_depths) = &our_counts[&(pos - 1)];
+        assert_eq!(
+            (ours_depth, ours_allele_depths.as_slice()),
+            (&depth, allele_depths),
+            "{pos}: DeepVariant 1.7.0's"
+        );
+    }
+    // Where postprocess dropped an alt, ours hold DeepVariant's call with one more alt, and the same
+    // read counts.
+    let pruned = calls
+        .of("chr20")
+        .iter()
+        .filter(|c| c.start + 1 == CALLING_SITE_PRUNED);
+    assert_eq!(
+        pruned.clone().count(),
+        1,
+        "DeepVariant calls {CALLING_SITE_PRUNED}"
+    );
+    for call in pruned {
+        let this = site(call.start, &call.ref_bases, &call.alts);
         let (depth, allele_depths) = dv_depths[&call.start].clone();
         let dv = (
             call.ref_bases.clone(),

@@ -223,9 +223,12 @@ fn realign_region(
         .map(|(read, placement)| {
             let p = placement?;
             let hap = haps[p.haplotype].as_ref()?;
-            // Kept as projected even where an indel could move left (a haplotype's substitution next
-            // to a read's indel in a repeat makes such alignments): DeepVariant 1.5 kept them too.
             let (offset, cigar) = projection::project(&p.alignment, hap, read.bases.len())?;
+            // A haplotype's substitution next to a read's indel in a repeat can leave an indel that
+            // could move left; DeepVariant keeps such a read's own alignment.
+            if !projection::is_left_normalized(&cigar, offset, &read.bases, &local) {
+                return None;
+            }
             let start = ref_start + offset as i64;
             let cigar: Vec<CigarOp> = cigar
                 .iter()

@@ -1,19 +1,23 @@
 //! A read's alignment to a haplotype carried through the haplotype's alignment to the reference: the
-//! read's new reference offset and CIGAR, as DeepVariant 1.5's fast-pass aligner composes them.
+//! read's new reference offset and CIGAR, as DeepVariant's fast-pass aligner composes them.
 //!
 //! The two edit lists are walked operation by operation (`CalculateReadToRefAlignment`): aligned or
 //! clipped read bases on aligned or clipped haplotype bases stay `M` (`S` where either side clips); a
 //! read deletion of aligned haplotype bases, a haplotype deletion under aligned read bases, or both,
 //! become `D`; a read insertion, read bases on haplotype-inserted bases, or both, become `I`. Each
-//! operation joins the last one when it is of the same kind and is otherwise appended, so a deletion
-//! next to an insertion stays a deletion followed by an insertion (`1D3I`, not `1M2I`: chr20:10,002,457's
-//! `AG>A` in DeepVariant's calls comes from such reads). A read insertion against a haplotype deletion,
-//! or a read deletion of haplotype-inserted bases, gives no alignment and the read keeps its own. The
-//! result is kept even when an indel in it could move left with the same bases: DeepVariant 1.5 kept
-//! such alignments (its later releases cancel `D`/`I` pairs and refuse alignments that are not
-//! left-normalised; with those rules chr20:10,009,844's `G>AAGAGAGAG` goes uncalled and an `A>G` at
-//! 10,009,877 appears that DeepVariant does not call). An alignment whose bases do not add up to the
-//! read, or that clips inside the read, is not used.
+//! operation joins the last one when it is of the same kind, and an insertion meeting a deletion cancels
+//! base for base into `M` (`MergeCigarOp`: a read that deletes the `G` before a haplotype's inserted
+//! `TTT` comes out as `1M2I`, a mismatch and two inserted bases, not `1D3I`). Read bases inserted where
+//! the haplotype deletes reference bases lie on those bases (`M`, after what is left of the longer
+//! indel), and haplotype-inserted bases the read deletes vanish. An alignment whose bases do not add up to the read, or that clips inside the read, is
+//! not used, and neither is one with an indel that could move left with the same bases
+//! ([`is_left_normalized`], `IsAlignmentNormalized`; DeepVariant refuses those unless it normalises
+//! reads, which its short-read mode does not).
+//!
+//! These two rules decide three sites of the NA12878 window chr20:10,000,000-10,010,000: with them,
+//! calling mode gives DeepVariant's own calling examples there, 84 of them (its `10009844 G>A` and
+//! `10009877 A>G`, no `10002457 AG>A`); DeepVariant 1.1.0's calls of the window, older than the rules,
+//! have `G>A,AAGAGAGAG`, no `A>G` and `AG>A` (docs/tensorize.md, "Calling mode").
 
 use std::collections::VecDeque;
 
@@ -80,8 +84,20 @@ fn aligned_len(cigar: &[(Op, usize)]) -> usize {
 }
 
 /// Appends `len` of `op` as DeepVariant's `MergeCigarOp` does: never past the read's `read_len` bases,
-/// nothing once they are all placed, joined to the last operation when of the same kind.
+/// nothing once they are all placed, joined to the last operation when of the same kind; an insertion
+/// after a deletion (or the reverse) cancels base for base, each cancelled pair one `M` before what is
+/// left of the earlier indel.
 fn merge(cigar: &mut Cigar, op: Op, len: usize, read_len: usize) {
+    if matches!(op, Op::Ins | Op::Del) {
+        for _ in 0..len {
+            merge_one(cigar, op, 1, read_len);
+        }
+    } else {
+        merge_one(cigar, op, len, read_len);
+    }
+}
+
+fn merge_one(cigar: &mut Cigar, op: Op, len: usize, read_len: usize) {
     let placed = aligned_len(cigar);
     let len = if op == Op::Del {
         len
@@ -89,6 +105,25 @@ fn merge(cigar: &mut Cigar, op: Op, len: usize, read_len: usize) {
         len.min(read_len.saturating_sub(placed))
     };
     if len == 0 || placed == read_len {
+        return;
+    }
+    let last = cigar.last().map(|&(o, _)| o);
+    if matches!(
+        (op, last),
+        (Op::Ins, Some(Op::Del)) | (Op::Del, Some(Op::Ins))
+    ) {
+        let n = cigar.len();
+        if n >= 2 && cigar[n - 2].0 == Op::Match {
+            cigar[n - 2].1 += 1;
+        } else {
+            cigar.insert(n - 1, (Op::Match, 1));
+        }
+        let tail = cigar.last_mut().expect("an indel is last");
+        if tail.1 == 1 {
+            cigar.pop();
+        } else {
+            tail.1 -= 1;
+        }
         return;
     }
     match cigar.last_mut() {
@@ -164,8 +199,22 @@ pub fn project(
                 put_back(&mut reads, r, r_len.saturating_sub(n));
             }
             (Op::Ins, Op::Ins) => merge(&mut out, Op::Ins, r_len + h_len, read_len),
-            // An insertion against a deletion: DeepVariant leaves the read as it was.
-            _ => return None,
+            // Read bases the haplotype has deleted from the reference: on those reference bases,
+            // after what is left of the longer indel.
+            (Op::Ins, Op::Del) => {
+                let n = r_len.min(h_len);
+                merge(&mut out, Op::Del, h_len - n, read_len);
+                merge(&mut out, Op::Ins, r_len - n, read_len);
+                merge(&mut out, Op::Match, n, read_len);
+            }
+            // What is left, a read deletion of haplotype-inserted bases: bases in neither the read nor
+            // the reference.
+            (r, h) => {
+                debug_assert_eq!((r, h), (Op::Del, Op::Ins));
+                let n = r_len.min(h_len);
+                put_back(&mut reads, r, r_len - n);
+                put_back(&mut haps, h, h_len - n);
+            }
         }
     }
     let inner = out.iter().skip(1).take(out.len().saturating_sub(2));
@@ -173,6 +222,34 @@ pub fn project(
         return None;
     }
     Some((offset, out))
+}
+
+/// DeepVariant's check that no indel of `cigar` (for `read` at `start` on `reference`) could move left:
+/// an insertion whose last base equals the reference base before it, or a deletion whose last deleted
+/// base equals the read base before it, fails.
+pub fn is_left_normalized(
+    cigar: &[(Op, usize)],
+    start: usize,
+    read: &[u8],
+    reference: &[u8],
+) -> bool {
+    let (mut r, mut q) = (start, 0usize);
+    for &(op, len) in cigar {
+        match op {
+            Op::Ins if r > 0 && read[q + len - 1] == reference[r - 1] => return false,
+            Op::Del if q > 0 && reference.get(r + len - 1).is_none_or(|&b| b == read[q - 1]) => {
+                return false
+            }
+            _ => {}
+        }
+        if op.consumes_query() {
+            q += len;
+        }
+        if op.consumes_target() {
+            r += len;
+        }
+    }
+    true
 }
 
 #[cfg(test)]
@@ -230,28 +307,45 @@ mod tests {
     }
 
     #[test]
-    fn a_read_deletion_before_a_haplotype_insertion_stays_a_deletion_and_an_insertion() {
+    fn a_read_deletion_next_to_a_haplotype_insertion_cancels_into_a_match() {
         // The read deletes the haplotype's last base before its 3-base insertion (a G before inserted
-        // T's, read as T's): DeepVariant writes 1D3I, not a mismatch and 2I.
+        // T's, read as T's): one deleted and one inserted base cancel into a mismatch, two stay inserted.
         let h = hap(0, vec![(Op::Match, 10), (Op::Ins, 3), (Op::Match, 20)]);
         let r = read(0, vec![(Op::Match, 9), (Op::Del, 1), (Op::Match, 20)]);
         assert_eq!(
             project(&r, &h, 29),
-            Some((
-                0,
-                vec![(Op::Match, 9), (Op::Del, 1), (Op::Ins, 3), (Op::Match, 17)]
-            ))
+            Some((0, vec![(Op::Match, 10), (Op::Ins, 2), (Op::Match, 17)]))
         );
+        // Two deleted bases cancel two of the three inserted ones; three cancel all of them.
+        let r = read(0, vec![(Op::Match, 8), (Op::Del, 2), (Op::Match, 21)]);
+        assert_eq!(
+            project(&r, &h, 29),
+            Some((0, vec![(Op::Match, 10), (Op::Ins, 1), (Op::Match, 18)]))
+        );
+        let r = read(0, vec![(Op::Match, 7), (Op::Del, 3), (Op::Match, 22)]);
+        assert_eq!(project(&r, &h, 29), Some((0, vec![(Op::Match, 29)])));
     }
 
     #[test]
-    fn an_insertion_against_a_deletion_keeps_the_reads_own_alignment() {
+    fn an_insertion_against_a_deletion_lies_on_the_deleted_bases() {
+        // The haplotype inserts 2 bases that the read deletes: the read matches the reference.
         let h = hap(0, vec![(Op::Match, 10), (Op::Ins, 2), (Op::Match, 10)]);
         let r = read(0, vec![(Op::Match, 10), (Op::Del, 2), (Op::Match, 10)]);
-        assert_eq!(project(&r, &h, 20), None);
-        let h = hap(0, vec![(Op::Match, 10), (Op::Del, 1), (Op::Match, 10)]);
+        assert_eq!(project(&r, &h, 20), Some((0, vec![(Op::Match, 20)])));
+        // The haplotype deletes 2 reference bases and the read inserts 3 there: one stays inserted,
+        // two lie on the deleted bases.
+        let h = hap(0, vec![(Op::Match, 10), (Op::Del, 2), (Op::Match, 10)]);
+        let r = read(0, vec![(Op::Match, 10), (Op::Ins, 3), (Op::Match, 10)]);
+        assert_eq!(
+            project(&r, &h, 23),
+            Some((0, vec![(Op::Match, 10), (Op::Ins, 1), (Op::Match, 12)]))
+        );
+        // One inserted base on a 2-base deletion: one base stays deleted.
         let r = read(0, vec![(Op::Match, 10), (Op::Ins, 1), (Op::Match, 10)]);
-        assert_eq!(project(&r, &h, 21), None);
+        assert_eq!(
+            project(&r, &h, 21),
+            Some((0, vec![(Op::Match, 10), (Op::Del, 1), (Op::Match, 11)]))
+        );
     }
 
     #[test]
@@ -262,5 +356,25 @@ mod tests {
             project(&r, &h, 15),
             Some((10, vec![(Op::Match, 10), (Op::Clip, 5)]))
         );
+    }
+
+    #[test]
+    fn indels_that_could_move_left_are_not_normalised() {
+        let reference = b"ACGTAAAACGT";
+        // Read ACGTAAACGT with the deletion after the last A: the first A could carry it.
+        let read = b"ACGTAAACGT";
+        let right = [(Op::Match, 7), (Op::Del, 1), (Op::Match, 3)];
+        assert!(!is_left_normalized(&right, 0, read, reference));
+        let left = [(Op::Match, 4), (Op::Del, 1), (Op::Match, 6)];
+        assert!(is_left_normalized(&left, 0, read, reference));
+        // An insertion of A after the run of A's could move left; one after the T cannot.
+        let read = b"ACGTAAAAACGT";
+        let after_run = [(Op::Match, 8), (Op::Ins, 1), (Op::Match, 3)];
+        assert!(!is_left_normalized(&after_run, 0, read, reference));
+        let after_t = [(Op::Match, 4), (Op::Ins, 1), (Op::Match, 7)];
+        assert!(is_left_normalized(&after_t, 0, read, reference));
+        // Soft-clipped bases are skipped; the offset is where the first aligned base lands.
+        let clipped = [(Op::Clip, 2), (Op::Match, 5), (Op::Del, 1), (Op::Match, 3)];
+        assert!(!is_left_normalized(&clipped, 2, b"TTGTAAACGT", reference));
     }
 }
