@@ -46,8 +46,8 @@ const DEPTHS_NOT_1_1: [(i64, Option<Depths>); 5] = [
 ];
 
 /// The examples' two sites the calls file lacks, with DeepVariant 1.7.0's DP and AD there.
-const DEPTHS_OF_SITES_NOT_IN_1_1: [(i64, i32, &[i32]); 2] =
-    [(10_009_844, 41, &[10, 31]), (10_009_877, 38, &[33, 5])];
+const DEPTHS_OF_SITES_NOT_IN_1_1: [(i64, Depths); 2] =
+    [(10_009_844, (41, &[10, 31])), (10_009_877, (38, &[33, 5]))];
 
 /// DeepVariant's calling examples of the window (one per alt subset of each candidate).
 const DEEPVARIANT_CALLING_EXAMPLES: usize = 84;
@@ -401,7 +401,7 @@ fn calling_candidates_match_deepvariants_calls() {
             );
         }
     }
-    for (pos, depth, allele_depths) in DEPTHS_OF_SITES_NOT_IN_1_1 {
+    for (pos, (depth, allele_depths)) in DEPTHS_OF_SITES_NOT_IN_1_1 {
         let (_, _, ours_depth, ours_allele_depths) = &our_counts[&(pos - 1)];
         assert_eq!(
             (ours_depth, ours_allele_depths.as_slice()),
@@ -411,15 +411,12 @@ fn calling_candidates_match_deepvariants_calls() {
     }
     // Where postprocess dropped an alt, ours hold DeepVariant's call with one more alt, and the same
     // read counts.
-    let pruned = calls
+    let pruned: Vec<_> = calls
         .of("chr20")
         .iter()
-        .filter(|c| c.start + 1 == CALLING_SITE_PRUNED);
-    assert_eq!(
-        pruned.clone().count(),
-        1,
-        "DeepVariant calls {CALLING_SITE_PRUNED}"
-    );
+        .filter(|c| c.start + 1 == CALLING_SITE_PRUNED)
+        .collect();
+    assert_eq!(pruned.len(), 1, "DeepVariant calls {CALLING_SITE_PRUNED}");
     for call in pruned {
         let this = site(call.start, &call.ref_bases, &call.alts);
         let (depth, allele_depths) = dv_depths[&call.start].clone();

@@ -9,10 +9,10 @@
 //! base for base into `M` (`MergeCigarOp`: a read that deletes the `G` before a haplotype's inserted
 //! `TTT` comes out as `1M2I`, a mismatch and two inserted bases, not `1D3I`). Read bases inserted where
 //! the haplotype deletes reference bases lie on those bases (`M`, after what is left of the longer
-//! indel), and haplotype-inserted bases the read deletes vanish. An alignment whose bases do not add up to the read, or that clips inside the read, is
-//! not used, and neither is one with an indel that could move left with the same bases
-//! ([`is_left_normalized`], `IsAlignmentNormalized`; DeepVariant refuses those unless it normalises
-//! reads, which its short-read mode does not).
+//! indel), and haplotype-inserted bases the read deletes vanish. An alignment whose bases do not add
+//! up to the read, or that clips inside the read, is not used, and neither is one with an indel that
+//! could move left with the same bases ([`is_left_normalized`], `IsAlignmentNormalized`; DeepVariant
+//! refuses those unless it normalises reads, which its short-read mode does not).
 //!
 //! These two rules decide three sites of the NA12878 window chr20:10,000,000-10,010,000: with them,
 //! calling mode gives DeepVariant's own calling examples there, 84 of them (its `10009844 G>A` and
@@ -87,31 +87,8 @@ fn aligned_len(cigar: &[(Op, usize)]) -> usize {
 /// nothing once they are all placed, joined to the last operation when of the same kind; an insertion
 /// after a deletion (or the reverse) cancels base for base, each cancelled pair one `M` before what is
 /// left of the earlier indel.
-fn merge(cigar: &mut Cigar, op: Op, len: usize, read_len: usize) {
-    if matches!(op, Op::Ins | Op::Del) {
-        for _ in 0..len {
-            merge_one(cigar, op, 1, read_len);
-        }
-    } else {
-        merge_one(cigar, op, len, read_len);
-    }
-}
-
-fn merge_one(cigar: &mut Cigar, op: Op, len: usize, read_len: usize) {
-    let placed = aligned_len(cigar);
-    let len = if op == Op::Del {
-        len
-    } else {
-        len.min(read_len.saturating_sub(placed))
-    };
-    if len == 0 || placed == read_len {
-        return;
-    }
-    let last = cigar.last().map(|&(o, _)| o);
-    if matches!(
-        (op, last),
-        (Op::Ins, Some(Op::Del)) | (Op::Del, Some(Op::Ins))
-    ) {
+fn merge(cigar: &mut Cigar, op: Op, mut len: usize, read_len: usize) {
+    while len > 0 && aligned_len(cigar) < read_len && cancels(op, cigar.last()) {
         let n = cigar.len();
         if n >= 2 && cigar[n - 2].0 == Op::Match {
             cigar[n - 2].1 += 1;
@@ -124,12 +101,30 @@ fn merge_one(cigar: &mut Cigar, op: Op, len: usize, read_len: usize) {
         } else {
             tail.1 -= 1;
         }
+        len -= 1;
+    }
+    let placed = aligned_len(cigar);
+    let len = if op == Op::Del {
+        len
+    } else {
+        len.min(read_len.saturating_sub(placed))
+    };
+    if len == 0 || placed == read_len {
         return;
     }
     match cigar.last_mut() {
         Some((last, n)) if *last == op => *n += len,
         _ => cigar.push((op, len)),
     }
+}
+
+/// Whether `op` cancels against the operation `last` that the CIGAR ends with (an insertion against a
+/// deletion or the reverse).
+fn cancels(op: Op, last: Option<&(Op, usize)>) -> bool {
+    matches!(
+        (op, last),
+        (Op::Ins, Some((Op::Del, _))) | (Op::Del, Some((Op::Ins, _)))
+    )
 }
 
 fn put_back(ops: &mut VecDeque<(Op, usize)>, op: Op, len: usize) {
